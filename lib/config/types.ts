@@ -1,0 +1,108 @@
+import type { ComponentName } from './components';
+import type { ImageName } from './images';
+
+/** Requests and limits of one container, as Kubernetes quantities. */
+export interface ContainerSize {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** Switch and size of one component. */
+export interface ComponentConfig {
+  /** Whether the component is synthesized at all. */
+  readonly enabled: boolean;
+  /** Size of each of the component's containers, keyed by container name. */
+  readonly containers: Readonly<Record<string, ContainerSize>>;
+}
+
+/** The two USB disks and the node they hang off. */
+export interface StorageConfig {
+  /** Kubernetes node name of the board with the disks; every hostPath PV pins to it. @default 'potato' */
+  readonly nodeName: string;
+  /** Absolute mount point of the main HDD. @default '/mnt/seconddrive' */
+  readonly mainPath: string;
+  /** Absolute mount point of the cache HDD. @default '/mnt/cachehdd' */
+  readonly cachePath: string;
+}
+
+/** Address ranges the policies and apps need to know. */
+export interface NetworkConfig {
+  /** k3s `--cluster-cidr`. @default '10.42.0.0/16' */
+  readonly podCidr: string;
+  /** k3s `--service-cidr`. @default '10.43.0.0/16' */
+  readonly serviceCidr: string;
+  /** Home LAN behind the router. @default '192.168.178.0/24' */
+  readonly lanCidr: string;
+  /** Addresses the router's WireGuard server hands to remote clients. @default '10.8.0.0/24' */
+  readonly wireguardClientCidr: string;
+  /**
+   * Address range of the node(s) themselves. Egress to the Kubernetes API is DNAT-ed to the
+   * node address on 6443, so API clients are allowed to reach this range on that port only.
+   * @default the LAN range
+   */
+  readonly nodeCidr?: string;
+  /** Port the k3s API server listens on. @default 6443 */
+  readonly apiServerPort: number;
+}
+
+/** How web traffic enters the cluster. */
+export interface IngressConfig {
+  /**
+   * `traefik`: k3s's bundled Traefik in kube-system (configured through a HelmChartConfig).
+   * `nginx-proxy-manager`: the seed's proxy in the `dmz` namespace; k3s must run with
+   * `--disable=traefik`.
+   * @default 'traefik'
+   */
+  readonly mode: 'traefik' | 'nginx-proxy-manager';
+  /** Name of the kubernetes.io/tls Secret served for every host. @default 'potatostack-tls' */
+  readonly tlsSecretName: string;
+}
+
+/**
+ * Memory model of the node: what the budget check subtracts from physical RAM before it
+ * lets workloads have the rest.
+ */
+export interface NodeModel {
+  /** RAM on the board. @default '2Gi' */
+  readonly physicalMemory: string;
+  /** Taken by firmware and the kernel before userspace sees it (the OS shows ~1.9 GiB). @default '100Mi' */
+  readonly kernelReserved: string;
+  /** OS userspace: systemd, journald, sshd, WireGuard tools. @default '150Mi' */
+  readonly osReserved: string;
+  /** The k3s server process (apiserver, controllers, kine/SQLite, kubelet, containerd). @default '450Mi' */
+  readonly k3sReserved: string;
+  /**
+   * Requests of the pods k3s deploys itself (other than Traefik, whose size is the
+   * `traefik` component's). @default coredns 70Mi, metrics-server 70Mi, local-path-provisioner 32Mi, svclb 8Mi
+   */
+  readonly addonPods: Readonly<Record<string, string>>;
+  /** How far the sum of memory limits may exceed what is left for workloads. @default 2 */
+  readonly limitOvercommit: number;
+}
+
+/** The whole typed configuration of the stack. */
+export interface PotatoStackConfig {
+  /** DNS suffix of every web UI (`cloud.<domain>`, `git.<domain>`, ...). @default 'potato.lan' */
+  readonly domain: string;
+  /** IANA time zone passed to the apps. @default 'Europe/Berlin' */
+  readonly timezone: string;
+  /** Disks and storage node. */
+  readonly storage: StorageConfig;
+  /** Address ranges. */
+  readonly network: NetworkConfig;
+  /** Ingress mode and TLS. */
+  readonly ingress: IngressConfig;
+  /** Memory model of the board. */
+  readonly node: NodeModel;
+  /** Enable flag and size of every component. */
+  readonly components: Readonly<Record<ComponentName, ComponentConfig>>;
+  /** Exact image of every container: `repository:tag` (never `latest`). */
+  readonly images: Readonly<Record<ImageName, string>>;
+}
+
+/** Any part of the config may be overridden; everything else keeps its default. */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends ReadonlyArray<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+export type PotatoStackOverrides = DeepPartial<PotatoStackConfig>;

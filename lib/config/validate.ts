@@ -1,0 +1,164 @@
+import { isIpv4Cidr } from './cidr';
+import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
+import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
+import { CPU_FORMAT_HINT, MEMORY_FORMAT_HINT, cpuMillis, memoryBytes } from './quantity';
+import type { PotatoStackConfig } from './types';
+
+/** A config that cannot be synthesized; `problems` lists every finding, one per prop. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid PotatoStack config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Records one problem as "<prop>: <value> <what is wrong>; <what is allowed>". */
+export type Report = (prop: string, value: unknown, allowed: string) => void;
+
+export function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+}
+
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return value.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+function isMountPath(value: string): boolean {
+  return /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(value) && !value.split('/').some((part) => part === '..' || part === '.');
+}
+
+function checkStorage(config: PotatoStackConfig, report: Report): void {
+  const { storage } = config;
+  if (!DNS_NAME.test(storage.nodeName)) report('storage.nodeName', storage.nodeName, 'a Kubernetes node name (lowercase DNS name)');
+  for (const prop of ['mainPath', 'cachePath'] as const) {
+    const value = storage[prop];
+    if (!isMountPath(value)) {
+      report(`storage.${prop}`, value, "an absolute mount point such as '/mnt/seconddrive' (no trailing slash, no '..', not '/')");
+    }
+  }
+  const [main, cache] = [storage.mainPath, storage.cachePath];
+  if (main === cache || main.startsWith(`${cache}/`) || cache.startsWith(`${main}/`)) {
+    report('storage.cachePath', cache, `a mount point separate from storage.mainPath ('${main}'): the two HDDs are different disks`);
+  }
+}
+
+function checkNetwork(config: PotatoStackConfig, report: Report): void {
+  const { network } = config;
+  for (const prop of ['podCidr', 'serviceCidr', 'lanCidr', 'wireguardClientCidr', 'nodeCidr'] as const) {
+    const value = network[prop];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !isIpv4Cidr(value)) {
+      report(`network.${prop}`, value, "an IPv4 CIDR with zero host bits, such as '10.42.0.0/16'");
+    }
+  }
+  if (!Number.isInteger(network.apiServerPort) || network.apiServerPort < 1 || network.apiServerPort > 65535) {
+    report('network.apiServerPort', network.apiServerPort, 'a TCP port between 1 and 65535');
+  }
+}
+
+function checkSize(prop: string, size: unknown, report: Report): void {
+  const s = size as { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const resource of ['cpu', 'memory'] as const) {
+      const value = s?.[kind]?.[resource];
+      const parse = resource === 'cpu' ? cpuMillis : memoryBytes;
+      if (typeof value !== 'string' || parse(value) === undefined) {
+        report(`${prop}.${kind}.${resource}`, value, resource === 'cpu' ? CPU_FORMAT_HINT : MEMORY_FORMAT_HINT);
+      } else if (parse(value) === 0 && resource === 'memory') {
+        report(`${prop}.${kind}.${resource}`, value, 'a memory quantity above zero');
+      }
+    }
+  }
+  for (const resource of ['cpu', 'memory'] as const) {
+    const parse = resource === 'cpu' ? cpuMillis : memoryBytes;
+    const request = parse(String(s?.requests?.[resource]));
+    const limit = parse(String(s?.limits?.[resource]));
+    if (request !== undefined && limit !== undefined && request > limit) {
+      report(`${prop}.requests.${resource}`, s?.requests?.[resource], `at most the limit (${describe(s?.limits?.[resource])})`);
+    }
+  }
+}
+
+function checkComponents(config: PotatoStackConfig, report: Report): void {
+  for (const name of COMPONENT_NAMES) {
+    const component = config.components[name];
+    if (typeof component.enabled !== 'boolean') report(`components.${name}.enabled`, component.enabled, 'true or false');
+    const known = Object.keys(COMPONENTS[name].containers);
+    for (const [container, size] of Object.entries(component.containers)) {
+      if (!known.includes(container)) {
+        report(`components.${name}.containers.${container}`, container, `one of the component's containers: ${known.join(', ')}`);
+        continue;
+      }
+      checkSize(`components.${name}.containers.${container}`, size, report);
+    }
+  }
+  for (const [dependent, dependency] of COMPONENT_DEPENDENCIES) {
+    if (config.components[dependent].enabled && !config.components[dependency].enabled) {
+      report(`components.${dependency}.enabled`, false, `true while components.${dependent}.enabled is true (${dependent} needs ${dependency})`);
+    }
+  }
+  for (const [mode, component] of Object.entries(INGRESS_COMPONENTS)) {
+    const expected = config.ingress.mode === mode;
+    if (config.components[component].enabled !== expected) {
+      report(`components.${component}.enabled`, config.components[component].enabled, `${expected} (it follows ingress.mode '${config.ingress.mode}'; change ingress.mode instead)`);
+    }
+  }
+}
+
+function checkImages(config: PotatoStackConfig, report: Report): void {
+  for (const [name, reference] of Object.entries(config.images)) {
+    if (typeof reference !== 'string' || !IMAGE_REFERENCE_PATTERN.test(reference)) {
+      report(`images.${name}`, reference, "a full reference with an exact tag, such as 'docker.io/library/mariadb:10.11.14'");
+      continue;
+    }
+    const tag = reference.replace(/@sha256:.*$/, '').split(':').pop() as string;
+    if (FLOATING_TAGS.includes(tag.toLowerCase())) {
+      report(`images.${name}`, reference, `an exact version tag; '${tag}' moves and IfNotPresent would keep a stale image`);
+    }
+  }
+}
+
+function checkNode(config: PotatoStackConfig, report: Report): void {
+  const { node } = config;
+  for (const prop of ['physicalMemory', 'kernelReserved', 'osReserved', 'k3sReserved'] as const) {
+    if (typeof node[prop] !== 'string' || memoryBytes(node[prop]) === undefined) report(`node.${prop}`, node[prop], MEMORY_FORMAT_HINT);
+  }
+  for (const [pod, quantity] of Object.entries(node.addonPods)) {
+    if (typeof quantity !== 'string' || memoryBytes(quantity) === undefined) report(`node.addonPods.${pod}`, quantity, MEMORY_FORMAT_HINT);
+  }
+  if (typeof node.limitOvercommit !== 'number' || !(node.limitOvercommit >= 1)) {
+    report('node.limitOvercommit', node.limitOvercommit, 'a number of at least 1');
+  }
+}
+
+/** Every problem of a fully resolved config, each naming the prop, the value and what is allowed. */
+export function validateConfig(config: PotatoStackConfig): string[] {
+  const problems: string[] = [];
+  const report: Report = (prop, value, allowed) => problems.push(`${prop}: ${describe(value)} is not allowed; expected ${allowed}`);
+  if (typeof config.domain !== 'string' || !DNS_NAME.test(config.domain) || !config.domain.includes('.')) {
+    report('domain', config.domain, "a lowercase DNS domain with at least two labels, such as 'potato.lan'");
+  }
+  if (typeof config.timezone !== 'string' || !isTimeZone(config.timezone)) {
+    report('timezone', config.timezone, "an IANA time zone such as 'Europe/Berlin' or 'UTC'");
+  }
+  if (!['traefik', 'nginx-proxy-manager'].includes(config.ingress.mode)) {
+    report('ingress.mode', config.ingress.mode, "'traefik' or 'nginx-proxy-manager'");
+  }
+  if (typeof config.ingress.tlsSecretName !== 'string' || !DNS_LABEL.test(config.ingress.tlsSecretName)) {
+    report('ingress.tlsSecretName', config.ingress.tlsSecretName, 'a Secret name (lowercase letters, digits and dashes)');
+  }
+  checkStorage(config, report);
+  checkNetwork(config, report);
+  checkNode(config, report);
+  checkComponents(config, report);
+  checkImages(config, report);
+  return problems;
+}

@@ -1,0 +1,54 @@
+/** Pod Security Standards levels. */
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+/** A security zone of the architecture, realised as one namespace. */
+export interface Zone {
+  /** Namespace name. */
+  readonly namespace: string;
+  /** Zone name in the architecture table. */
+  readonly title: string;
+  /** Pod Security level that is enforced. */
+  readonly enforce: PodSecurityLevel;
+  /** Why the zone needs more than `restricted`, when it does. */
+  readonly reason?: string;
+}
+
+export type ZoneName = 'dmz' | 'apps' | 'data' | 'vpn' | 'monitoring' | 'management';
+
+/**
+ * Every zone warns and audits at `restricted`, so anything that falls short of it is
+ * visible even where a laxer level is enforced.
+ */
+export const ZONES: Readonly<Record<ZoneName, Zone>> = {
+  dmz: {
+    namespace: 'dmz',
+    title: 'DMZ',
+    enforce: 'baseline',
+    reason: 'nginx-proxy-manager runs nginx as root to bind 80/443 inside its container',
+  },
+  apps: {
+    namespace: 'apps',
+    title: 'Application',
+    enforce: 'baseline',
+    reason: 'the Nextcloud apache image starts as root and drops to www-data itself',
+  },
+  data: { namespace: 'data', title: 'Database', enforce: 'restricted' },
+  vpn: {
+    namespace: 'vpn',
+    title: 'VPN',
+    enforce: 'privileged',
+    reason: 'gluetun needs NET_ADMIN and /dev/net/tun to build the tunnel and its firewall',
+  },
+  monitoring: {
+    namespace: 'monitoring',
+    title: 'Monitoring',
+    enforce: 'privileged',
+    reason: 'node-exporter reads host namespaces and smartctl-exporter needs raw disk access',
+  },
+  management: {
+    namespace: 'management',
+    title: 'Management',
+    enforce: 'baseline',
+    reason: 'leaves room for the management UIs whose images are not all non-root',
+  },
+};

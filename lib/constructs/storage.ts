@@ -1,0 +1,57 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { STORAGE_CLASSES, VolumeSpec, ZONES } from '../config';
+import { PotatoChart } from './chart';
+
+/** Absolute host path of a layout volume under the configured disk mount points. */
+export function hostPathOf(spec: VolumeSpec, storage: { mainPath: string; cachePath: string }): string {
+  const root = spec.disk === 'main' ? storage.mainPath : storage.cachePath;
+  return spec.folder ? `${root}/${spec.folder}` : root;
+}
+
+/**
+ * A folder on an HDD as a static hostPath PV plus the one claim bound to it. `Directory`
+ * (never DirectoryOrCreate): if the disk is not mounted the pod must fail to start rather
+ * than write to the SD card. Retain: deleting the claim never deletes data.
+ */
+export class HostPathVolume extends Construct {
+  readonly claimName: string;
+
+  constructor(scope: Construct, id: string, spec: VolumeSpec) {
+    super(scope, id);
+    const { config } = PotatoChart.of(this);
+    const accessMode = spec.readOnly ? 'ReadOnlyMany' : 'ReadWriteOnce';
+    const storageClassName = STORAGE_CLASSES[spec.disk];
+    const capacity = { storage: k8s.Quantity.fromString(spec.capacity) };
+    const labels = { 'app.kubernetes.io/name': spec.name, 'potatostack.io/disk': spec.disk };
+    const namespace = ZONES[spec.zone].namespace;
+    this.claimName = spec.name;
+    new k8s.KubePersistentVolume(this, 'Volume', {
+      metadata: { name: spec.name, labels },
+      spec: {
+        capacity,
+        accessModes: [accessMode],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName,
+        volumeMode: 'Filesystem',
+        hostPath: { path: hostPathOf(spec, config.storage), type: 'Directory' },
+        // Pre-bound to its claim so no other claim of the class can take it.
+        claimRef: { name: spec.name, namespace },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [config.storage.nodeName] }] }],
+          },
+        },
+      },
+    });
+    new k8s.KubePersistentVolumeClaim(this, 'Claim', {
+      metadata: { name: spec.name, namespace, labels },
+      spec: {
+        accessModes: [accessMode],
+        storageClassName,
+        volumeName: spec.name,
+        resources: { requests: capacity },
+      },
+    });
+  }
+}

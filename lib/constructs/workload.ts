@@ -1,0 +1,224 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-28';
+import { PotatoChart } from './chart';
+import { LongRunningContainerProps, RunToCompletionContainerProps, SecurityException, renderContainer } from './container';
+import { appLabels, selectorLabels, VERSION_LABEL, versionOf } from './labels';
+
+/** Annotation Diun's Kubernetes provider reads to decide which pods to watch. */
+export const DIUN_ANNOTATION = 'diun.enable';
+/** Annotation prefix explaining each container's security exception. */
+export const SECURITY_EXCEPTION_ANNOTATION = 'potatostack.io/security-exception';
+
+/** A pod volume: a claim of the storage layout, an emptyDir, a ConfigMap, a Secret, or a host path. */
+export type PodVolume =
+  | { readonly name: string; readonly claim: string; readonly readOnly?: boolean }
+  | { readonly name: string; readonly emptyDir: { readonly sizeLimit?: string; readonly medium?: 'Memory' } }
+  | { readonly name: string; readonly configMap: string; readonly defaultMode?: number }
+  | { readonly name: string; readonly secret: string; readonly optional?: boolean; readonly defaultMode?: number }
+  | { readonly name: string; readonly hostPath: string; readonly type: 'Directory' | 'File' | 'CharDevice' | 'BlockDevice' | 'Socket' };
+
+/** The identity of a pod: who it runs as when no container overrides it. */
+export interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
+  /** Supplementary group applied to emptyDirs and Secrets; never used to chown host paths. @default gid */
+  readonly fsGroup?: number;
+}
+
+export interface PodProps {
+  /** Workload name; also app.kubernetes.io/name and the selector. */
+  readonly name: string;
+  readonly namespace: string;
+  /** app.kubernetes.io/component: server, database, exporter, ... */
+  readonly role: string;
+  readonly containers: LongRunningContainerProps[];
+  /** Native sidecars (init containers with restartPolicy Always), started in order before the containers. @default none */
+  readonly sidecars?: LongRunningContainerProps[];
+  /** Init containers that run to completion before the sidecars after them and the containers. @default none */
+  readonly initContainers?: RunToCompletionContainerProps[];
+  /** @default none */
+  readonly volumes?: PodVolume[];
+  /** UID/GID of the pod. Required unless every container runs as root by an explicit exception. */
+  readonly runAs?: RunAs;
+  /** ServiceAccount whose token is mounted. @default none: no API token in the pod */
+  readonly serviceAccountName?: string;
+  /** Run in the node's network namespace (bypasses NetworkPolicy: exporters only). @default false */
+  readonly hostNetwork?: boolean;
+  /** Share the host PID namespace (node-exporter's process metrics). @default false */
+  readonly hostPID?: boolean;
+  /** @default cluster DNS */
+  readonly dnsPolicy?: string;
+  /** @default none */
+  readonly dnsConfig?: k8s.PodDnsConfig;
+  /** Whether Diun watches the images of this pod. @default true */
+  readonly watchImages?: boolean;
+  /** @default none */
+  readonly annotations?: Record<string, string>;
+  /** @default 30 */
+  readonly terminationGracePeriodSeconds?: number;
+  /** @default none */
+  readonly tolerations?: k8s.Toleration[];
+}
+
+function renderVolume(volume: PodVolume): k8s.Volume {
+  if ('claim' in volume) return { name: volume.name, persistentVolumeClaim: { claimName: volume.claim, readOnly: volume.readOnly } };
+  if ('emptyDir' in volume) {
+    return {
+      name: volume.name,
+      emptyDir: { medium: volume.emptyDir.medium, sizeLimit: volume.emptyDir.sizeLimit ? k8s.Quantity.fromString(volume.emptyDir.sizeLimit) : undefined },
+    };
+  }
+  if ('configMap' in volume) return { name: volume.name, configMap: { name: volume.configMap, defaultMode: volume.defaultMode } };
+  if ('secret' in volume) return { name: volume.name, secret: { secretName: volume.secret, optional: volume.optional, defaultMode: volume.defaultMode } };
+  return { name: volume.name, hostPath: { path: volume.hostPath, type: volume.type } };
+}
+
+function exceptionAnnotations(containers: { name: string; securityException?: SecurityException }[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const c of containers) {
+    if (c.securityException) result[`${SECURITY_EXCEPTION_ANNOTATION}.${c.name}`] = c.securityException.reason;
+  }
+  return result;
+}
+
+/** Renders the pod template every workload kind shares. */
+export function renderPodTemplate(scope: Construct, props: PodProps, restartPolicy?: string): k8s.PodTemplateSpec {
+  const chart = PotatoChart.of(scope);
+  const all = [...(props.initContainers ?? []), ...(props.sidecars ?? []), ...props.containers];
+  const names = new Set<string>();
+  for (const c of all) {
+    if (names.has(c.name)) throw new Error(`${props.name}: two containers are named '${c.name}'`);
+    names.add(c.name);
+  }
+  const declared = new Set((props.volumes ?? []).map((v) => v.name));
+  for (const c of all) {
+    for (const m of c.mounts ?? []) {
+      if (!declared.has(m.volume)) throw new Error(`${props.name}/${c.name}: mounts volume '${m.volume}' that the pod does not declare`);
+    }
+  }
+  if (!props.runAs && !all.every((c) => c.securityException?.runAsRoot)) {
+    throw new Error(`${props.name}: runAs is required unless every container has a runAsRoot security exception`);
+  }
+  const mainImage = chart.image(props.containers[0].image);
+  return {
+    metadata: {
+      labels: { ...appLabels(props.name, props.role), [VERSION_LABEL]: versionOf(mainImage) },
+      annotations: {
+        ...(props.watchImages === false ? {} : { [DIUN_ANNOTATION]: 'true' }),
+        ...exceptionAnnotations(all),
+        ...props.annotations,
+      },
+    },
+    spec: {
+      automountServiceAccountToken: props.serviceAccountName !== undefined,
+      serviceAccountName: props.serviceAccountName,
+      enableServiceLinks: false,
+      hostNetwork: props.hostNetwork,
+      hostPid: props.hostPID,
+      dnsPolicy: props.dnsPolicy,
+      dnsConfig: props.dnsConfig,
+      restartPolicy,
+      terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
+      tolerations: props.tolerations,
+      securityContext: {
+        runAsUser: props.runAs?.uid,
+        runAsGroup: props.runAs?.gid,
+        fsGroup: props.runAs ? (props.runAs.fsGroup ?? props.runAs.gid) : undefined,
+        // hostPath volumes ignore fsGroup; the host preparation script sets their owners.
+        fsGroupChangePolicy: props.runAs ? 'OnRootMismatch' : undefined,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      initContainers: [
+        ...(props.initContainers ?? []).map((c) => renderContainer(c, chart.image(c.image))),
+        ...(props.sidecars ?? []).map((c) => renderContainer(c, chart.image(c.image), { restartPolicy: 'Always' })),
+      ],
+      containers: props.containers.map((c) => renderContainer(c, chart.image(c.image))),
+      volumes: props.volumes?.map(renderVolume),
+    },
+  };
+}
+
+/** Deployment with the house defaults: one replica, Recreate, readable name, label selector. */
+export class AppDeployment extends Construct {
+  readonly name: string;
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: PodProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.namespace = props.namespace;
+    this.selector = selectorLabels(props.name);
+    new k8s.KubeDeployment(this, 'Resource', {
+      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
+      spec: {
+        replicas: 1,
+        revisionHistoryLimit: 3,
+        // Recreate: the pods of this stack hold RWO hostPath volumes or single-writer state.
+        strategy: { type: 'Recreate' },
+        selector: { matchLabels: this.selector },
+        template: renderPodTemplate(this, props),
+      },
+    });
+  }
+}
+
+/** DaemonSet for per-node agents (exporters, log shipper). */
+export class NodeDaemonSet extends Construct {
+  readonly name: string;
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: PodProps) {
+    super(scope, id);
+    this.name = props.name;
+    this.namespace = props.namespace;
+    this.selector = selectorLabels(props.name);
+    new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
+      spec: {
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: this.selector },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: renderPodTemplate(this, props),
+      },
+    });
+  }
+}
+
+export interface ScheduledJobProps extends Omit<PodProps, 'containers' | 'sidecars'> {
+  readonly schedule: string;
+  readonly containers: RunToCompletionContainerProps[];
+  /** @default the configured time zone */
+  readonly timeZone?: string;
+  /** Seconds a run may take before it is killed. @default 3600 */
+  readonly activeDeadlineSeconds?: number;
+}
+
+/** CronJob that never overlaps itself and keeps a short history. */
+export class ScheduledJob extends Construct {
+  constructor(scope: Construct, id: string, props: ScheduledJobProps) {
+    super(scope, id);
+    const chart = PotatoChart.of(this);
+    const template = renderPodTemplate(this, { ...props, containers: props.containers as LongRunningContainerProps[] }, 'OnFailure');
+    new k8s.KubeCronJob(this, 'Resource', {
+      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
+      spec: {
+        schedule: props.schedule,
+        timeZone: props.timeZone ?? chart.config.timezone,
+        concurrencyPolicy: 'Forbid',
+        successfulJobsHistoryLimit: 1,
+        failedJobsHistoryLimit: 2,
+        startingDeadlineSeconds: 300,
+        jobTemplate: {
+          spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: props.activeDeadlineSeconds ?? 3600,
+            ttlSecondsAfterFinished: 86400,
+            template,
+          },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, YamlOutputType } from 'cdk8s';
+import { PlatformChart } from '../charts/platform';
+import { BudgetError, BudgetReport, computeBudget } from './budget';
+import { PotatoStackConfig } from './config';
+import { hostPreparationScript } from './host-preparation';
+
+/**
+ * Charts in apply order: the number prefix of each file name makes a plain
+ * `kubectl apply -f dist/ --recursive` create namespaces and volumes before workloads.
+ */
+export function buildApp(config: PotatoStackConfig, outdir = 'dist'): App {
+  const app = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART, outputFileExtension: '.yaml' });
+  new PlatformChart(app, '00-platform', config);
+  return app;
+}
+
+/** Every object of the app, in chart order. */
+export function manifestsOf(app: App): any[] {
+  return app.charts.flatMap((chart) => chart.toJson());
+}
+
+/** Builds, checks the memory budget, and writes dist/ plus the host preparation script. */
+export function synthesize(config: PotatoStackConfig, outdir = 'dist'): BudgetReport {
+  const app = buildApp(config, outdir);
+  const budget = computeBudget(config, manifestsOf(app));
+  if (budget.problems.length > 0) throw new BudgetError(budget);
+  fs.rmSync(outdir, { recursive: true, force: true });
+  app.synth();
+  fs.mkdirSync(path.join(outdir, 'host'), { recursive: true });
+  fs.writeFileSync(path.join(outdir, 'host', 'prepare-storage.sh'), hostPreparationScript(config), { mode: 0o755 });
+  return budget;
+}
