@@ -67,3 +67,4 @@ function applyIngressMode(overrides: PotatoStackOverrides): PotatoStackOverrides
 export function isEnabled(config: PotatoStackConfig, component: keyof PotatoStackConfig['components']): boolean {
   return config.components[component].enabled;
 }
+export * from './web-uis';

@@ -10,9 +10,9 @@ import { PART_OF, MANAGED_BY } from './labels';
 export class PotatoChart extends Chart {
   /** The chart a construct belongs to. */
   static of(scope: Construct): PotatoChart {
-    const chart = Chart.of(scope);
+    const chart: Chart = Chart.of(scope);
     if (!(chart instanceof PotatoChart)) throw new Error(`${scope.node.path} is not inside a PotatoChart`);
-    return chart;
+    return chart as PotatoChart;
   }
 
   constructor(scope: Construct, id: string, readonly config: PotatoStackConfig) {

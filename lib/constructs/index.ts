@@ -6,3 +6,4 @@ export * from './service';
 export * from './storage';
 export * from './workload';
 export * from './zone-namespace';
+export * from './web-ingress';

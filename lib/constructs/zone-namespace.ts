@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { Zone } from '../config';
-import { AppPolicy, DNS_PORTS, KUBE_DNS } from './network-policy';
+import { DNS_PORTS } from './network-policy';
 
 /** Pod Security admission labels for a zone: enforce its level, warn and audit at restricted. */
 export function podSecurityLabels(zone: Zone): Record<string, string> {
