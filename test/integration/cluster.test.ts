@@ -1,0 +1,160 @@
+/**
+ * dist/ against a real kube-apiserver (tools/bin/kube-apiserver: embedded etcd + the real
+ * apiserver with RBAC and Pod Security admission). Every object is server-side applied with
+ * dryRun=All and strict field validation; every workload's pod template is also submitted
+ * as a Pod, because Pod Security rejects only Pods; then kubectl's own dry run proves the
+ * user's path. The proof cases show that each judge rejects what it must.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { RunningApiServer, startApiServer } from './support/apiserver';
+import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
+import { ROOT, requireTool, sharedDir } from './support/tools';
+
+const DIST = path.join(ROOT, 'dist');
+const WORKLOAD_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Job'];
+
+let server: RunningApiServer;
+let kube: Kube;
+const manifests = loadManifests(DIST);
+const objects = manifests.map((m) => m.object);
+
+/** The CRDs (from shared/crds) that define the custom kinds dist/ uses. */
+function requiredCrds(): KubeObject[] {
+  const dir = path.join(sharedDir(), 'crds');
+  if (!fs.existsSync(dir)) {
+    throw new Error(`CRD directory ${dir} is missing: dist/ uses Traefik and k3s Helm kinds whose CRDs come from shared/crds (set POTATO_SHARED_DIR to its location)`);
+  }
+  const crds = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject))
+    .filter((o) => o?.kind === 'CustomResourceDefinition');
+  // Built-in groups are the core group, dot-less groups (apps, batch, policy) and *.k8s.io.
+  const isCustom = (group: string) => group.includes('.') && !group.endsWith('.k8s.io');
+  const needed = new Set(
+    objects.filter((o) => o.apiVersion.includes('/') && isCustom(o.apiVersion.split('/')[0])).map((o) => `${o.apiVersion.split('/')[0]}/${o.kind}`),
+  );
+  const chosen = crds.filter((crd) => needed.has(`${crd.spec.group}/${crd.spec.names.kind}`));
+  const missing = [...needed].filter((k) => !chosen.some((crd) => `${crd.spec.group}/${crd.spec.names.kind}` === k));
+  if (missing.length > 0) throw new Error(`no CRD in ${dir} defines ${missing.join(', ')}`);
+  return chosen;
+}
+
+async function waitEstablished(crd: KubeObject): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const result = await kube.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+    if ((result.body?.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`CRD ${crd.metadata.name} never became Established`);
+}
+
+/** The pod a workload would create, as a Pod in the workload's namespace. */
+function podFromTemplate(workload: KubeObject): KubeObject {
+  const template = workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec.template : workload.spec.template;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${workload.metadata.name}-template-check`, namespace: workload.metadata.namespace, labels: template.metadata?.labels },
+    spec: template.spec,
+  };
+}
+
+/** Failures of one object against the server: empty when accepted. */
+async function check(object: KubeObject, asPod = false): Promise<string[]> {
+  const where = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata.name}`;
+  const result = asPod ? await kube.dryRunCreate(object) : await kube.dryRunApply(object);
+  return result.status >= 200 && result.status < 300 ? [] : [`${where}: ${rejection(result)}`];
+}
+
+beforeAll(async () => {
+  server = await startApiServer();
+  kube = await Kube.connect(server.kubeconfig);
+  for (const crd of requiredCrds()) {
+    const created = await kube.create(crd);
+    if (created.status !== 201) throw new Error(`installing CRD ${crd.metadata.name}: ${rejection(created)}`);
+    await waitEstablished(crd);
+  }
+  for (const ns of objects.filter((o) => o.kind === 'Namespace')) {
+    const created = await kube.create(ns);
+    if (created.status !== 201) throw new Error(`creating namespace ${ns.metadata.name}: ${rejection(created)}`);
+  }
+  console.log(`kube-apiserver ready in ${server.startupMs} ms at ${server.url}`);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+test('the server is the real thing and reports its version', async () => {
+  const version = await kube.request('GET', '/version');
+  expect(version.body.gitVersion).toMatch(/^v1\.\d+\.\d+$/);
+});
+
+test('every object of dist/ passes server-side apply with strict field validation', async () => {
+  expect(objects.length).toBeGreaterThan(0);
+  const failures: string[] = [];
+  for (const object of objects) failures.push(...(await check(object)));
+  console.log(`server-side dry-run apply: ${objects.length} objects from ${new Set(manifests.map((m) => m.file)).size} files, ${failures.length} rejected`);
+  expect(failures).toEqual([]);
+});
+
+test("every workload's pod passes its namespace's Pod Security level", async () => {
+  const workloads = objects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
+  expect(workloads.length).toBeGreaterThan(0);
+  const failures: string[] = [];
+  for (const workload of workloads) failures.push(...(await check(podFromTemplate(workload), true)));
+  console.log(`pod templates submitted as Pods: ${workloads.length}, ${failures.length} rejected`);
+  expect(failures).toEqual([]);
+});
+
+test('kubectl apply --server-side --dry-run=server accepts dist/ as users apply it', () => {
+  const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
+  const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--dry-run=server', '--field-manager=potatostack', '-f', DIST, '--recursive'], {
+    encoding: 'utf8',
+  });
+  expect(run.stderr.split('\n').filter((l) => /error/i.test(l))).toEqual([]);
+  expect(run.status).toBe(0);
+  const applied = run.stdout.split('\n').filter((l) => /serverside-applied/.test(l)).length;
+  expect(applied).toBe(objects.length);
+});
+
+describe('the judges bite', () => {
+  const deployment = () => JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'Deployment'))) as KubeObject;
+
+  test('an unknown field is rejected with the field named', async () => {
+    const broken = deployment();
+    broken.spec.template.spec.containers[0].imagePullPolicyy = 'IfNotPresent';
+    const [failure] = await check(broken);
+    expect(failure).toMatch(/unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolicyy"/);
+  });
+
+  test('a privileged pod in the restricted data namespace is rejected by Pod Security', async () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'escalate', namespace: 'data' },
+      spec: { containers: [{ name: 'x', image: 'docker.io/library/busybox:1.37.0', securityContext: { privileged: true } }] },
+    };
+    const [failure] = await check(pod, true);
+    expect(failure).toMatch(/HTTP 403: .*violates PodSecurity "restricted:latest": privileged/);
+  });
+
+  test('an object in a namespace that does not exist is rejected', async () => {
+    const orphan: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'orphan', namespace: 'no-such-zone' }, data: {} };
+    const [failure] = await check(orphan);
+    expect(failure).toMatch(/HTTP 404: namespaces "no-such-zone" not found/);
+  });
+
+  test('kubectl fails on a manifest with an unknown field', () => {
+    const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
+    const broken = deployment();
+    broken.spec.replicaz = 1;
+    const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--dry-run=server', '-f', '-'], { input: JSON.stringify(broken), encoding: 'utf8' });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/unknown field "spec\.replicaz"/);
+  });
+});
