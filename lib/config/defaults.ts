@@ -1,6 +1,10 @@
 import { COMPONENTS, COMPONENT_NAMES, ComponentName } from './components';
 import { DEFAULT_IMAGES } from './images';
+import { DEFAULT_MANAGEMENT } from './management';
+import { DEFAULT_POSTGRES } from './postgres';
+import { DEFAULT_ALERT_RECEIVERS, DEFAULT_PROMETHEUS } from './prometheus';
 import type { ComponentConfig, PotatoStackConfig } from './types';
+import { DEFAULT_VPN } from './vpn';
 
 function defaultComponents(): Record<ComponentName, ComponentConfig> {
   const result = {} as Record<ComponentName, ComponentConfig>;
@@ -25,6 +29,8 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
     serviceCidr: '10.43.0.0/16',
     lanCidr: '192.168.178.0/24',
     wireguardClientCidr: '10.8.0.0/24',
+    // undefined: the LAN range (set it when the nodes sit in a smaller part of the LAN)
+    nodeCidr: undefined,
     apiServerPort: 6443,
   },
   ingress: {
@@ -40,6 +46,16 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
     addonPods: { coredns: '70Mi', 'metrics-server': '70Mi' },
     limitOvercommit: 2,
   },
+  monitoring: {
+    grafanaAdminSecret: 'grafana-admin',
+    lokiRetention: '30d',
+    smartctlDevices: ['/dev/sda', '/dev/sdb'],
+    prometheus: DEFAULT_PROMETHEUS,
+    alerts: DEFAULT_ALERT_RECEIVERS,
+  },
+  postgres: DEFAULT_POSTGRES,
+  management: DEFAULT_MANAGEMENT,
+  vpn: DEFAULT_VPN,
   components: defaultComponents(),
   images: DEFAULT_IMAGES,
 };

@@ -45,12 +45,18 @@ export class Kube {
     const { KubeConfig, KubernetesObjectApi } = (await import('@kubernetes/client-node')) as typeof ClientNode;
     const config = new KubeConfig();
     config.loadFromFile(kubeconfigPath);
-    return new Kube(config, KubernetesObjectApi.makeApiClient(config));
+    // KubernetesObjectApi's discovery (kind -> resource, cached per group version) is protected.
+    class Discovery extends KubernetesObjectApi {
+      resourceOf(apiVersion: string, kind: string) {
+        return this.resource(apiVersion, kind);
+      }
+    }
+    return new Kube(config, config.makeApiClient(Discovery));
   }
 
   private constructor(
     readonly config: ClientNode.KubeConfig,
-    private readonly objects: ClientNode.KubernetesObjectApi,
+    private readonly objects: { resourceOf(apiVersion: string, kind: string): Promise<ClientNode.V1APIResource | undefined> },
   ) {}
 
   async request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<ApiResult> {
@@ -82,7 +88,7 @@ export class Kube {
   /** REST path of an object (collection path when `collection` is true). */
   async pathOf(object: KubeObject, collection = false): Promise<string> {
     const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
-    const resource = await this.objects.resource(object.apiVersion, object.kind);
+    const resource = await this.objects.resourceOf(object.apiVersion, object.kind);
     if (!resource) throw new Error(`the server does not know ${object.apiVersion} ${object.kind}`);
     const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
     const ns = resource.namespaced ? `/namespaces/${object.metadata.namespace ?? 'default'}` : '';
