@@ -44,7 +44,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
     k3sReserved: '450Mi',
     // Memory requests of k3s's own manifests; local-path-provisioner and svclb request none.
     addonPods: { coredns: '70Mi', 'metrics-server': '70Mi' },
-    limitOvercommit: 2,
+    limitOvercommit: 3,
   },
   monitoring: {
     grafanaAdminSecret: 'grafana-admin',

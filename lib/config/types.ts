@@ -1,5 +1,9 @@
 import type { ComponentName } from './components';
 import type { ImageName } from './images';
+import type { ManagementConfig } from './management';
+import type { PostgresConfig } from './postgres';
+import type { AlertReceiverSettings, PrometheusSettings } from './prometheus';
+import type { VpnConfig } from './vpn';
 
 /** Requests and limits of one container, as Kubernetes quantities. */
 export interface ContainerSize {
@@ -76,8 +80,40 @@ export interface NodeModel {
    * `traefik` component's). @default coredns 70Mi, metrics-server 70Mi, local-path-provisioner 32Mi, svclb 8Mi
    */
   readonly addonPods: Readonly<Record<string, string>>;
-  /** How far the sum of memory limits may exceed what is left for workloads. @default 2 */
+  /**
+   * How far the sum of memory limits may exceed what is left for workloads. A limit is the
+   * most one container may take in a peak (a backup, an upgrade, a big query), and the
+   * board's programs do not peak together; past this factor a busy hour would end in OOM kills.
+   * @default 3
+   */
   readonly limitOvercommit: number;
+}
+
+/**
+ * Settings of the monitoring zone. Dashboards, logs and exporters own the props below;
+ * Prometheus and Alertmanager props join this section too.
+ */
+export interface MonitoringConfig {
+  /**
+   * Secret (in `monitoring`) with Grafana's admin login under the keys `admin-user` and
+   * `admin-password`; created out of band, never synthesized. @default 'grafana-admin'
+   */
+  readonly grafanaAdminSecret: string;
+  /**
+   * How long Loki keeps logs before the compactor deletes them, in whole days or hours
+   * (`30d`, `720h`); at least 24h and a multiple of 24h (Loki's index period). @default '30d'
+   */
+  readonly lokiRetention: string;
+  /**
+   * Block devices smartctl-exporter reads SMART data from (on the storage node). Stable
+   * `/dev/disk/by-id/...` paths survive USB re-enumeration better than `/dev/sdX`.
+   * @default ['/dev/sda', '/dev/sdb']
+   */
+  readonly smartctlDevices: readonly string[];
+  /** Prometheus retention and scrape interval. */
+  readonly prometheus: PrometheusSettings;
+  /** Alertmanager's receivers (email, Telegram, Slack, Discord), each off until enabled. */
+  readonly alerts: AlertReceiverSettings;
 }
 
 /** The whole typed configuration of the stack. */
@@ -94,6 +130,14 @@ export interface PotatoStackConfig {
   readonly ingress: IngressConfig;
   /** Memory model of the board. */
   readonly node: NodeModel;
+  /** Monitoring zone settings. */
+  readonly monitoring: MonitoringConfig;
+  /** Management zone settings (Diun's schedule, Uptime Kuma's reach). */
+  readonly management: ManagementConfig;
+  /** Gitea's PostgreSQL server (its major version). */
+  readonly postgres: PostgresConfig;
+  /** VPN zone: provider, tunnel type, P2P apps and the cache cleanup. */
+  readonly vpn: VpnConfig;
   /** Enable flag and size of every component. */
   readonly components: Readonly<Record<ComponentName, ComponentConfig>>;
   /** Exact image of every container: `repository:tag` (never `latest`). */
