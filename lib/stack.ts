@@ -2,6 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import { PlatformChart } from '../charts/platform';
+import { ProxyChart } from '../charts/proxy';
+import { DataChart } from '../charts/data';
+import { AppsChart } from '../charts/apps';
+import { ManagementChart } from '../charts/management';
+import { VpnChart } from '../charts/vpn';
 import { BudgetError, BudgetReport, computeBudget } from './budget';
 import { PotatoStackConfig } from './config';
 import { hostPreparationScript } from './host-preparation';
@@ -13,6 +18,11 @@ import { hostPreparationScript } from './host-preparation';
 export function buildApp(config: PotatoStackConfig, outdir = 'dist'): App {
   const app = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART, outputFileExtension: '.yaml' });
   new PlatformChart(app, '00-platform', config);
+  new DataChart(app, '10-data', config);
+  new AppsChart(app, '20-apps', config);
+  new ProxyChart(app, '30-proxy', config);
+  new VpnChart(app, '40-vpn', config);
+  new ManagementChart(app, '60-management', config);
   return app;
 }
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager)
+APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

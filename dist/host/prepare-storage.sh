@@ -15,8 +15,8 @@ install -d -o 33 -g 33 -m 0750 '/mnt/seconddrive/nextcloud'  # nextcloud-data
 install -d -o 999 -g 999 -m 0700 '/mnt/seconddrive/databases/mariadb'  # mariadb-data
 install -d -o 1000 -g 1000 -m 0750 '/mnt/seconddrive/gitea'  # gitea-data
 install -d -o 70 -g 70 -m 0700 '/mnt/seconddrive/databases/postgres'  # postgres-data
-install -d -o 1000 -g 1000 -m 0700 '/mnt/seconddrive/kopia/repository'  # kopia-repository
-install -d -o 1000 -g 1000 -m 0700 '/mnt/seconddrive/kopia/cache'  # kopia-cache
+install -d -o 0 -g 0 -m 0700 '/mnt/seconddrive/kopia/repository'  # kopia-repository
+install -d -o 0 -g 0 -m 0700 '/mnt/seconddrive/kopia/cache'  # kopia-cache
 install -d -o 1000 -g 1000 -m 0750 '/mnt/seconddrive/uptime-kuma'  # uptime-kuma-data
 install -d -o 0 -g 0 -m 0700 '/mnt/seconddrive/portainer'  # portainer-data
 install -d -o 65534 -g 65534 -m 0750 '/mnt/seconddrive/monitoring/prometheus'  # prometheus-data

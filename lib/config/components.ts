@@ -83,6 +83,8 @@ export const COMPONENTS = {
       qbittorrent: size('50m', '64Mi', '1', '256Mi'),
       slskd: size('25m', '64Mi', '500m', '256Mi'),
       'cache-cleanup': size('10m', '8Mi', '200m', '32Mi'),
+      // busybox init steps: sub-folders and the qBittorrent settings edit, before gluetun starts
+      prepare: size('10m', '8Mi', '200m', '32Mi'),
     },
   },
   portainer: {

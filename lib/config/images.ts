@@ -12,7 +12,8 @@ export const DEFAULT_IMAGES = {
   postgres: 'docker.io/library/postgres:17.6-alpine',
   kopia: 'docker.io/kopia/kopia:0.21.1',
   gluetun: 'docker.io/qmcgaw/gluetun:v3.40.0',
-  qbittorrent: 'lscr.io/linuxserver/qbittorrent:5.1.2',
+  // home-operations' build runs as any non-root UID with a read-only root (linuxserver's needs root and s6).
+  qbittorrent: 'ghcr.io/home-operations/qbittorrent:5.1.2',
   slskd: 'docker.io/slskd/slskd:0.23.2',
   busybox: 'docker.io/library/busybox:1.37.0',
   portainer: 'docker.io/portainer/portainer-ce:2.33.1',

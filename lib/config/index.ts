@@ -8,6 +8,10 @@ export * from './components';
 export * from './images';
 export * from './volumes';
 export * from './zones';
+export * from './vpn';
+export * from './management';
+export * from './postgres';
+export * from './prometheus';
 export { DEFAULT_CONFIG } from './defaults';
 export { ConfigError } from './validate';
 

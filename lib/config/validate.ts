@@ -1,8 +1,12 @@
 import { isIpv4Cidr } from './cidr';
 import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
 import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
+import { checkManagement } from './management';
+import { checkPostgres } from './postgres';
+import { checkPrometheusAndAlerts } from './prometheus';
 import { CPU_FORMAT_HINT, MEMORY_FORMAT_HINT, cpuMillis, memoryBytes } from './quantity';
 import type { PotatoStackConfig } from './types';
+import { checkVpn } from './vpn';
 
 /** A config that cannot be synthesized; `problems` lists every finding, one per prop. */
 export class ConfigError extends Error {
@@ -139,6 +143,37 @@ function checkNode(config: PotatoStackConfig, report: Report): void {
   }
 }
 
+/** Hours of a Prometheus-style duration in whole hours, days or weeks (`30d`), or undefined. */
+export function durationHours(value: string): number | undefined {
+  const match = /^([0-9]+)(h|d|w)$/.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * { h: 1, d: 24, w: 168 }[match[2] as 'h' | 'd' | 'w'];
+}
+
+function checkMonitoring(config: PotatoStackConfig, report: Report): void {
+  const { monitoring } = config;
+  if (typeof monitoring.grafanaAdminSecret !== 'string' || !DNS_LABEL.test(monitoring.grafanaAdminSecret)) {
+    report('monitoring.grafanaAdminSecret', monitoring.grafanaAdminSecret, 'a Secret name (lowercase letters, digits and dashes)');
+  }
+  const hours = typeof monitoring.lokiRetention === 'string' ? durationHours(monitoring.lokiRetention) : undefined;
+  if (hours === undefined || hours < 24 || hours % 24 !== 0) {
+    // Loki deletes whole index periods (24h), so shorter or fractional retention is not honoured.
+    report('monitoring.lokiRetention', monitoring.lokiRetention, "a duration of whole days such as '30d', '4w' or '720h' (at least 24h, a multiple of 24h)");
+  }
+  const devices = monitoring.smartctlDevices;
+  if (!Array.isArray(devices) || devices.length === 0) {
+    report('monitoring.smartctlDevices', devices, "a non-empty list of block devices such as ['/dev/sda', '/dev/sdb']");
+  } else {
+    devices.forEach((device, i) => {
+      if (typeof device !== 'string' || !/^\/dev\/[A-Za-z0-9._:/-]+$/.test(device) || device.split('/').includes('..')) {
+        report(`monitoring.smartctlDevices[${i}]`, device, "a device path under /dev such as '/dev/sda' or '/dev/disk/by-id/usb-...'");
+      } else if (devices.indexOf(device) !== i) {
+        report(`monitoring.smartctlDevices[${i}]`, device, 'each device listed once');
+      }
+    });
+  }
+}
+
 /** Every problem of a fully resolved config, each naming the prop, the value and what is allowed. */
 export function validateConfig(config: PotatoStackConfig): string[] {
   const problems: string[] = [];
@@ -158,7 +193,12 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   checkStorage(config, report);
   checkNetwork(config, report);
   checkNode(config, report);
+  checkMonitoring(config, report);
+  checkPrometheusAndAlerts(config, report);
+  checkManagement(config.management, report);
   checkComponents(config, report);
   checkImages(config, report);
+  checkVpn(config, report);
+  checkPostgres(config, report);
   return problems;
 }

@@ -38,8 +38,9 @@ export const VOLUMES: readonly VolumeSpec[] = [
   { name: 'mariadb-data', component: 'mariadb', zone: 'data', disk: 'main', folder: 'databases/mariadb', capacity: '10Gi', uid: 999, gid: 999, mode: '0700' },
   { name: 'gitea-data', component: 'gitea', zone: 'apps', disk: 'main', folder: 'gitea', capacity: '20Gi', uid: 1000, gid: 1000, mode: '0750' },
   { name: 'postgres-data', component: 'postgres', zone: 'data', disk: 'main', folder: 'databases/postgres', capacity: '10Gi', uid: 70, gid: 70, mode: '0700' },
-  { name: 'kopia-repository', component: 'kopia', zone: 'apps', disk: 'main', folder: 'kopia/repository', capacity: '150Gi', uid: 1000, gid: 1000, mode: '0700' },
-  { name: 'kopia-cache', component: 'kopia', zone: 'apps', disk: 'main', folder: 'kopia/cache', capacity: '10Gi', uid: 1000, gid: 1000, mode: '0700' },
+  // Kopia runs as root (with DAC_OVERRIDE only) to read every app's folder; it owns its repository and cache.
+  { name: 'kopia-repository', component: 'kopia', zone: 'apps', disk: 'main', folder: 'kopia/repository', capacity: '150Gi', uid: 0, gid: 0, mode: '0700' },
+  { name: 'kopia-cache', component: 'kopia', zone: 'apps', disk: 'main', folder: 'kopia/cache', capacity: '10Gi', uid: 0, gid: 0, mode: '0700' },
   // Kopia backs up the other apps' folders: a claim cannot cross namespaces, so it gets its own
   // read-only PV of the whole disk.
   { name: 'kopia-sources', component: 'kopia', zone: 'apps', disk: 'main', folder: '', capacity: '500Gi', uid: 0, gid: 0, mode: '0755', readOnly: true },

@@ -22,6 +22,7 @@ export const WEB_UIS: readonly WebUi[] = [
   { component: 'grafana', title: 'Grafana', subdomain: 'grafana', group: 'Monitoring', description: 'Dashboards' },
   { component: 'prometheus', title: 'Prometheus', subdomain: 'prometheus', group: 'Monitoring', description: 'Metrics and alert rules' },
   { component: 'alertmanager', title: 'Alertmanager', subdomain: 'alerts', group: 'Monitoring', description: 'Alert routing and silences' },
+  { component: 'netdata', title: 'Netdata', subdomain: 'netdata', group: 'Monitoring', description: 'Per-second node metrics (optional)' },
   { component: 'portainer', title: 'Portainer', subdomain: 'portainer', group: 'Management', description: 'Cluster management' },
   { component: 'uptime-kuma', title: 'Uptime Kuma', subdomain: 'status', group: 'Management', description: 'Uptime checks' },
   { component: 'dozzle', title: 'Dozzle', subdomain: 'logs', group: 'Management', description: 'Live container logs' },

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { ContainerSize, ImageName } from '../config';
+import { memoryBytes } from '../config/quantity';
 
 /** Startup or readiness gate plus liveness: what replaces the seed's Autoheal. */
 export type LongRunningProbes =
@@ -39,6 +40,8 @@ export interface VolumeMount {
   readonly readOnly?: boolean;
   /** @default the whole volume */
   readonly subPath?: string;
+  /** HostToContainer lets a host mount made after the pod started (an HDD) show up inside. @default none */
+  readonly mountPropagation?: 'HostToContainer';
 }
 
 /** Environment value: a literal, or a key of a Secret / ConfigMap, or a field of the pod. */
@@ -122,7 +125,7 @@ export function renderContainer(
     workingDir: props.workingDir,
     env: props.env ? Object.entries(props.env).map(([name, value]) => envVar(name, value)) : undefined,
     ports: props.ports?.map((p) => ({ name: p.name, containerPort: p.port, protocol: p.protocol ?? 'TCP' })),
-    volumeMounts: props.mounts?.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly, subPath: m.subPath })),
+    volumeMounts: props.mounts?.map((m) => ({ name: m.volume, mountPath: m.path, readOnly: m.readOnly, subPath: m.subPath, mountPropagation: m.mountPropagation })),
     resources: {
       requests: { cpu: k8s.Quantity.fromString(size.requests.cpu), memory: k8s.Quantity.fromString(size.requests.memory) },
       limits: { cpu: k8s.Quantity.fromString(size.limits.cpu), memory: k8s.Quantity.fromString(size.limits.memory) },
@@ -185,4 +188,14 @@ export function execProbe(command: string[], t: ProbeTiming = {}): k8s.Probe {
 export function startupWindow(probe: k8s.Probe, minutes: number): k8s.Probe {
   const period = 10;
   return { ...probe, periodSeconds: period, failureThreshold: Math.ceil((minutes * 60) / period) };
+}
+
+/**
+ * GOMEMLIMIT for a Go program: a soft heap target below the container's memory limit, so
+ * the garbage collector works harder before the kernel OOM-kills the container.
+ */
+export function goMemLimit(size: ContainerSize, fraction = 0.8): string {
+  const bytes = memoryBytes(size.limits.memory);
+  if (bytes === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
+  return `${Math.floor((bytes * fraction) / 1024 ** 2)}MiB`;
 }

@@ -7,3 +7,4 @@ export * from './storage';
 export * from './workload';
 export * from './zone-namespace';
 export * from './web-ingress';
+export * from './api-access';

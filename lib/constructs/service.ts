@@ -21,9 +21,15 @@ export interface AppServiceProps {
   readonly ports: readonly ServicePort[];
   /** @default none */
   readonly annotations?: Record<string, string>;
+  /** `LoadBalancer` publishes the ports on the node through k3s's ServiceLB. @default 'ClusterIP' */
+  readonly type?: 'ClusterIP' | 'LoadBalancer';
+  /** LoadBalancer only: `Local` keeps the client's source address. @default Kubernetes' 'Cluster' */
+  readonly externalTrafficPolicy?: 'Local' | 'Cluster';
+  /** LoadBalancer only: the client ranges ServiceLB and kube-proxy accept. @default any */
+  readonly loadBalancerSourceRanges?: readonly string[];
 }
 
-/** ClusterIP Service on the house selector labels. */
+/** Service on the house selector labels: ClusterIP, or LoadBalancer for what the node publishes. */
 export class AppService extends Construct {
   readonly name: string;
   readonly namespace: string;
@@ -33,10 +39,16 @@ export class AppService extends Construct {
     this.name = props.name;
     this.namespace = props.namespace;
     const app = props.app ?? props.name;
+    const type = props.type ?? 'ClusterIP';
+    if (type !== 'LoadBalancer' && (props.externalTrafficPolicy || props.loadBalancerSourceRanges)) {
+      throw new Error(`Service ${props.namespace}/${props.name}: externalTrafficPolicy and loadBalancerSourceRanges need type LoadBalancer`);
+    }
     new k8s.KubeService(this, 'Resource', {
       metadata: { name: props.name, namespace: props.namespace, labels: appLabels(app, props.role), annotations: props.annotations },
       spec: {
-        type: 'ClusterIP',
+        type,
+        externalTrafficPolicy: props.externalTrafficPolicy,
+        loadBalancerSourceRanges: props.loadBalancerSourceRanges ? [...props.loadBalancerSourceRanges] : undefined,
         selector: selectorLabels(app),
         ports: props.ports.map((p) => ({
           name: p.name,

@@ -58,6 +58,10 @@ export interface PodProps {
   readonly terminationGracePeriodSeconds?: number;
   /** @default none */
   readonly tolerations?: k8s.Toleration[];
+  /** Pins the pod to matching nodes (node agents bound to the storage node's disks). @default any node */
+  readonly nodeSelector?: Record<string, string>;
+  /** Namespaced kernel parameters of the pod (only the Kubernetes "safe" set passes Pod Security). @default none */
+  readonly sysctls?: Readonly<Record<string, string>>;
 }
 
 function renderVolume(volume: PodVolume): k8s.Volume {
@@ -120,6 +124,7 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
       restartPolicy,
       terminationGracePeriodSeconds: props.terminationGracePeriodSeconds,
       tolerations: props.tolerations,
+      nodeSelector: props.nodeSelector,
       securityContext: {
         runAsUser: props.runAs?.uid,
         runAsGroup: props.runAs?.gid,
@@ -127,6 +132,7 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
         // hostPath volumes ignore fsGroup; the host preparation script sets their owners.
         fsGroupChangePolicy: props.runAs ? 'OnRootMismatch' : undefined,
         seccompProfile: { type: 'RuntimeDefault' },
+        sysctls: props.sysctls ? Object.entries(props.sysctls).map(([name, value]) => ({ name, value })) : undefined,
       },
       initContainers: [
         ...(props.initContainers ?? []).map((c) => renderContainer(c, chart.image(c.image))),

@@ -81,6 +81,7 @@ func main() {
 		"--service-account-key-file=" + saKey,
 		"--service-account-signing-key-file=" + saKey,
 		"--disable-admission-plugins=" + *disable,
+		"--endpoint-reconciler-type=none", // a loopback address is not a valid Endpoints IP
 	}
 	args = append(args, fs.Args()...)
 
@@ -100,7 +101,7 @@ func main() {
 func startEtcd(dir string) *embed.Etcd {
 	cfg := embed.NewConfig()
 	cfg.Dir = dir
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "fatal" // start errors come back as err; "error" logs noise on Close
 	client := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort())}
 	peer := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort())}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}

@@ -1,0 +1,106 @@
+import { Construct } from 'constructs';
+import { PotatoStackConfig, ZONES } from '../../config';
+import { NodeDaemonSet, PotatoChart, goMemLimit, httpProbe } from '../../constructs';
+
+const NAMESPACE = ZONES.monitoring.namespace;
+export const NODE_EXPORTER_PORT = 9100;
+
+/**
+ * Collectors the dashboards and alert rules read. Everything else is off
+ * (`--collector.disable-defaults`): each default collector costs memory and a scrape's CPU on
+ * the board, and many (arp, bonding, infiniband, nfs, zfs, ipvs, xfs, ...) find nothing here.
+ */
+export const NODE_EXPORTER_COLLECTORS = [
+  'cpu', // CPU busy and modes
+  'meminfo', // memory used against the budget
+  'loadavg',
+  'pressure', // PSI: memory/IO stalls explain slowness on 2 GB
+  'filesystem', // disk space of / and the HDDs
+  'diskstats', // HDD busy time
+  'netdev', // host interfaces (hostNetwork)
+  'stat', // boot time, context switches
+  'time',
+  'uname',
+  'vmstat', // OOM kills, swapping
+  'thermal_zone', // SoC temperature
+] as const;
+
+/**
+ * Mount points never worth a series: pseudo file systems and the per-pod mounts of kubelet,
+ * k3s and containerd. `/`, the HDD mount points and anything else under /mnt stay in.
+ */
+export const MOUNT_POINTS_EXCLUDE = '^/(dev|proc|run|sys|var/lib/kubelet/.+|var/lib/rancher/.+|run/k3s/.+)($|/)';
+const FS_TYPES_EXCLUDE = '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$';
+
+/** Flags; the HDD mount points must survive the exclude pattern, or the disk alerts go blind. */
+export function nodeExporterArgs(config: PotatoStackConfig): string[] {
+  for (const mount of [config.storage.mainPath, config.storage.cachePath]) {
+    if (new RegExp(MOUNT_POINTS_EXCLUDE).test(mount)) throw new Error(`node-exporter would ignore the HDD mount point ${mount}`);
+  }
+  return [
+    `--web.listen-address=:${NODE_EXPORTER_PORT}`,
+    '--path.procfs=/host/proc',
+    '--path.sysfs=/host/sys',
+    '--path.rootfs=/host/root',
+    '--collector.disable-defaults',
+    ...NODE_EXPORTER_COLLECTORS.map((c) => `--collector.${c}`),
+    `--collector.filesystem.mount-points-exclude=${MOUNT_POINTS_EXCLUDE}`,
+    `--collector.filesystem.fs-types-exclude=${FS_TYPES_EXCLUDE}`,
+    // Only the SD card and the USB disks; skip loop, ram and dm devices.
+    '--collector.diskstats.device-include=^(sd[a-z]+|mmcblk[0-9]+)$',
+    '--collector.netdev.device-exclude=^(veth.*|cni.*|flannel.*|lo)$',
+  ];
+}
+
+/**
+ * node-exporter on every node: host network (real interface counters, reachable on the node
+ * address :9100) and host PID namespace (process counts), host /proc, /sys and / read-only.
+ */
+export class NodeExporter extends Construct {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const chart = PotatoChart.of(this);
+    const name = 'node-exporter';
+    const size = chart.size('node-exporter', 'node-exporter');
+    new NodeDaemonSet(this, 'DaemonSet', {
+      name,
+      namespace: NAMESPACE,
+      role: 'exporter',
+      runAs: { uid: 65534, gid: 65534 },
+      hostNetwork: true,
+      hostPID: true,
+      tolerations: [{ operator: 'Exists' }],
+      containers: [
+        {
+          name,
+          image: 'node-exporter',
+          size,
+          args: nodeExporterArgs(chart.config),
+          env: { GOMEMLIMIT: goMemLimit(size) },
+          ports: [{ name: 'metrics', port: NODE_EXPORTER_PORT }],
+          // The container itself keeps the hardened context (non-root, no capabilities, read-only);
+          // the exception is the pod's host namespaces, which this annotation explains.
+          securityException: {
+            reason:
+              "uses the host's network namespace (node interface counters; scraped at the node address :9100, outside NetworkPolicy) and PID namespace, and reads the host's /proc, /sys and / read-only",
+          },
+          mounts: [
+            { volume: 'proc', path: '/host/proc', readOnly: true },
+            { volume: 'sys', path: '/host/sys', readOnly: true },
+            // HostToContainer: an HDD mounted after the pod started still shows up for the filesystem collector.
+            { volume: 'root', path: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' },
+          ],
+          probes: {
+            readiness: httpProbe('/', NODE_EXPORTER_PORT),
+            liveness: httpProbe('/', NODE_EXPORTER_PORT, { periodSeconds: 30 }),
+          },
+        },
+      ],
+      volumes: [
+        { name: 'proc', hostPath: '/proc', type: 'Directory' },
+        { name: 'sys', hostPath: '/sys', type: 'Directory' },
+        { name: 'root', hostPath: '/', type: 'Directory' },
+      ],
+    });
+  }
+}

@@ -1,0 +1,427 @@
+import { stringify } from 'yaml';
+import { PotatoStackConfig, VOLUMES, Disk, RULE_LOOKBACK_DAYS } from '../../config';
+import { VPN_POD } from '../../names';
+
+/** The seed's KPI table, plus what the issue adds; every rule names the one it serves. */
+export type SeedKpi =
+  | 'memory > 90 %'
+  | 'disk > 95 %'
+  | 'service down'
+  | 'service uptime < 99.5 %'
+  | 'response time > 5 s'
+  | 'backup success < 95 %'
+  | 'failed logins > 50/day'
+  | 'SMART failing'
+  | 'pod crash-looping'
+  | 'OOMKilled'
+  | 'PV filling up'
+  | 'VPN down'
+  | 'alerting pipeline';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+/**
+ * Every threshold the rules use, in one place. The integration suite generates its
+ * `promtool test rules` cases from these same numbers, so a change here is tested as is.
+ */
+export const THRESHOLDS = {
+  /** Seed KPI: memory > 90 %. Sustained, because the page cache makes short peaks normal. */
+  memoryUsedPercent: 90,
+  memoryFor: '15m',
+  /** Seed KPI: disk > 95 % is critical; 90 % warns ahead of it. */
+  diskWarningPercent: 90,
+  diskCriticalPercent: 95,
+  /** Fill-up forecast: free space predicted to reach zero within this many hours, from the trend of the last 6 h. */
+  fillUpHorizonHours: 24,
+  fillUpLookback: '6h',
+  /** Only forecast for filesystems already this full (a big download on an empty disk is no emergency). */
+  fillUpMinUsedPercent: 80,
+  /** Seed KPI: response time > 5 s. Must be one of Traefik's bucket bounds (helm-values/traefik.yaml). */
+  responseTimeSeconds: 5,
+  /** Share of a service's requests slower than that which alerts, over the window below. */
+  slowRequestShare: 0.05,
+  responseWindow: '15m',
+  /** Fewer requests than this in the window are too few to judge. */
+  responseMinRequests: 20,
+  /** Seed KPI: backup success rate < 95 %, over the lookback window. */
+  backupSuccessRatio: 0.95,
+  backupWindowDays: RULE_LOOKBACK_DAYS,
+  /** A daily backup plus two hours of slack. */
+  backupMaxAgeHours: 26,
+  /** Seed KPI: failed logins > 50/day (Loki ruler, see loki-rules.ts). */
+  failedLoginsPerDay: 50,
+  /** Restarts within the window that count as crash-looping. */
+  crashLoopRestarts: 3,
+  crashLoopWindow: '30m',
+  /** Seed KPI: service uptime < 99.5 %, per Deployment over the lookback window. */
+  uptimeRatio: 0.995,
+  uptimeWindowDays: RULE_LOOKBACK_DAYS,
+  /** How long a scrape target may fail before TargetDown. */
+  targetDownFor: '10m',
+  /** How long a Deployment may have no available pod before ServiceDown (covers a Recreate rollout). */
+  serviceDownFor: '5m',
+  vpnDownFor: '5m',
+} as const;
+
+/** CronJobs in `apps` that take the backups (kube-state-metrics' `cronjob` / `job_name` labels). */
+export const BACKUP_JOBS = { namespace: 'apps', pattern: 'kopia.*' } as const;
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  /** @default fires on the first evaluation */
+  readonly for?: string;
+  readonly severity: Severity;
+  readonly summary: string;
+  readonly description: string;
+  /** Extra static labels (such as the disk of a volume rule). */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly kpi: SeedKpi;
+}
+
+export interface RuleGroup {
+  readonly name: string;
+  /** @default the global evaluation interval */
+  readonly interval?: string;
+  readonly rules: readonly AlertRule[];
+}
+
+/** Filesystems worth watching: the SD card and the HDDs, not the kernel's virtual ones. */
+const REAL_FS = 'fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs|autofs"';
+
+function usedPercent(selector: string): string {
+  return `100 * (1 - node_filesystem_avail_bytes{${selector}} / node_filesystem_size_bytes{${selector}})`;
+}
+
+/** Regex matcher for a Prometheus `le` label value: v3 stores `5.0`, older scrapes `5`. */
+export function leMatcher(bound: number): string {
+  const text = String(bound).replace('.', '\\\\.');
+  return Number.isInteger(bound) ? `${text}(\\\\.0)?` : text;
+}
+
+/** The HDD mount points, by disk. */
+export function diskMounts(config: PotatoStackConfig): Record<Disk, string> {
+  return { main: config.storage.mainPath, cache: config.storage.cachePath };
+}
+
+function nodeRules(config: PotatoStackConfig): RuleGroup {
+  const t = THRESHOLDS;
+  const hdds = Object.values(diskMounts(config)).join('|');
+  const notHdd = `${REAL_FS}, mountpoint!~"${hdds}"`;
+  const rootFsRules: AlertRule[] = (['warning', 'critical'] as const).map((severity) => {
+    const percent = severity === 'critical' ? t.diskCriticalPercent : t.diskWarningPercent;
+    return {
+      alert: 'NodeFilesystemAlmostFull',
+      expr: `${usedPercent(notHdd)} > ${percent}`,
+      for: severity === 'critical' ? '5m' : '30m',
+      severity,
+      summary: `Filesystem {{ $labels.mountpoint }} is more than ${percent} % full`,
+      description: `{{ $labels.mountpoint }} ({{ $labels.device }}) on {{ $labels.instance }} is {{ printf "%.1f" $value }} % full. On the SD card this is usually container images and logs: prune unused images (k3s crictl rmi --prune) and check journald's size.`,
+      kpi: 'disk > 95 %',
+    };
+  });
+  return {
+    name: 'node',
+    rules: [
+      {
+        alert: 'NodeMemoryHigh',
+        expr: `100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > ${t.memoryUsedPercent}`,
+        for: t.memoryFor,
+        severity: 'warning',
+        summary: `Memory use above ${t.memoryUsedPercent} % on {{ $labels.instance }}`,
+        description: `{{ $labels.instance }} has used {{ printf "%.1f" $value }} % of its memory for ${t.memoryFor}. The Pods dashboard shows which containers grew; the memory budget in the README lists every request and limit.`,
+        kpi: 'memory > 90 %',
+      },
+      ...rootFsRules,
+      {
+        alert: 'NodeFilesystemFillingUp',
+        expr: `predict_linear(node_filesystem_avail_bytes{${REAL_FS}}[${t.fillUpLookback}], ${t.fillUpHorizonHours} * 3600) < 0 and ${usedPercent(REAL_FS)} > ${t.fillUpMinUsedPercent}`,
+        for: '1h',
+        severity: 'warning',
+        summary: `Filesystem {{ $labels.mountpoint }} will be full within ${t.fillUpHorizonHours} h`,
+        description: `At the rate of the last ${t.fillUpLookback}, {{ $labels.mountpoint }} on {{ $labels.instance }} (now {{ printf "%.1f" $value }} % used) runs out of space within ${t.fillUpHorizonHours} hours.`,
+        kpi: 'disk > 95 %',
+      },
+    ],
+  };
+}
+
+function storageRules(config: PotatoStackConfig): RuleGroup {
+  const t = THRESHOLDS;
+  const rules: AlertRule[] = [];
+  for (const [disk, mount] of Object.entries(diskMounts(config)) as [Disk, string][]) {
+    const volumes = VOLUMES.filter((v) => v.disk === disk && !v.readOnly && config.components[v.component].enabled).map((v) => v.name);
+    if (volumes.length === 0) continue;
+    for (const severity of ['warning', 'critical'] as const) {
+      const percent = severity === 'critical' ? t.diskCriticalPercent : t.diskWarningPercent;
+      rules.push({
+        alert: 'VolumeDiskAlmostFull',
+        expr: `${usedPercent(`mountpoint="${mount}"`)} > ${percent}`,
+        for: severity === 'critical' ? '5m' : '30m',
+        severity,
+        labels: { disk },
+        summary: `The ${disk} HDD is more than ${percent} % full`,
+        description: `${mount} is {{ printf "%.1f" $value }} % full. Its hostPath volumes share this space and have no quota of their own: ${volumes.join(', ')}.`,
+        kpi: 'PV filling up',
+      });
+    }
+  }
+  rules.push({
+    alert: 'PersistentVolumeFillingUp',
+    // Only volumes whose plugin reports usage: the stack's hostPath volumes do not (the
+    // VolumeDiskAlmostFull rules above watch the disks they live on instead).
+    expr: `100 * (1 - kubelet_volume_stats_available_bytes / kubelet_volume_stats_capacity_bytes) > ${t.diskWarningPercent}`,
+    for: '15m',
+    severity: 'warning',
+    summary: 'Volume of claim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is almost full',
+    description: `The volume of {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is {{ printf "%.1f" $value }} % full.`,
+    kpi: 'PV filling up',
+  });
+  if (config.components['smartctl-exporter'].enabled) {
+    rules.push(
+      {
+        alert: 'SmartDeviceFailing',
+        expr: 'smartctl_device_smart_status == 0',
+        for: '5m',
+        severity: 'critical',
+        summary: 'Disk {{ $labels.device }} fails its SMART health check',
+        description: 'smartctl reports that {{ $labels.device }} on {{ $labels.instance }} FAILED its overall health self-assessment. Check that the last backup is good and replace the disk.',
+        kpi: 'SMART failing',
+      },
+      {
+        alert: 'SmartSectorsDegrading',
+        expr: 'increase(smartctl_device_attribute{attribute_name=~"Reallocated_Sector_Ct|Current_Pending_Sector|Offline_Uncorrectable", attribute_value_type="raw"}[1d]) > 0',
+        severity: 'warning',
+        summary: 'Disk {{ $labels.device }}: {{ $labels.attribute_name }} is growing',
+        description: '{{ $labels.attribute_name }} of {{ $labels.device }} rose by {{ $value }} in the last day: the disk is remapping or losing sectors.',
+        kpi: 'SMART failing',
+      },
+    );
+  }
+  return { name: 'storage', rules };
+}
+
+function workloadRules(): RuleGroup {
+  const t = THRESHOLDS;
+  const restarts = (family: string) => `increase(${family}[${t.crashLoopWindow}]) >= ${t.crashLoopRestarts}`;
+  const oom = (prefix: string) =>
+    `(increase(${prefix}_status_restarts_total[15m]) > 0 and on (namespace, pod, container) ${prefix}_status_last_terminated_reason{reason="OOMKilled"} == 1)`;
+  return {
+    name: 'workloads',
+    rules: [
+      {
+        alert: 'TargetDown',
+        expr: 'up == 0',
+        for: t.targetDownFor,
+        severity: 'warning',
+        summary: 'Prometheus cannot scrape {{ $labels.job }} ({{ $labels.instance }})',
+        description: 'The metrics endpoint of {{ $labels.job }} at {{ $labels.instance }} has not answered for ' + t.targetDownFor + ': the app is down, or a NetworkPolicy blocks Prometheus.',
+        kpi: 'service down',
+      },
+      {
+        alert: 'ServiceDown',
+        expr: 'kube_deployment_spec_replicas > 0 and kube_deployment_status_replicas_available == 0',
+        for: t.serviceDownFor,
+        severity: 'critical',
+        summary: '{{ $labels.namespace }}/{{ $labels.deployment }} has no running pod',
+        description: `No pod of {{ $labels.namespace }}/{{ $labels.deployment }} has been ready for ${t.serviceDownFor}. kubectl -n {{ $labels.namespace }} describe pod -l app.kubernetes.io/name={{ $labels.deployment }} shows why (a missing Secret, an unmounted disk, a failing probe).`,
+        kpi: 'service down',
+      },
+      {
+        alert: 'PodCrashLooping',
+        expr: `${restarts('kube_pod_container_status_restarts_total')} or ${restarts('kube_pod_init_container_status_restarts_total')}`,
+        for: '5m',
+        severity: 'warning',
+        summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} is crash-looping',
+        description: `{{ $labels.container }} in {{ $labels.namespace }}/{{ $labels.pod }} restarted {{ printf "%.0f" $value }} times in ${t.crashLoopWindow}. Its previous log: kubectl -n {{ $labels.namespace }} logs {{ $labels.pod }} -c {{ $labels.container }} --previous.`,
+        kpi: 'pod crash-looping',
+      },
+      {
+        alert: 'PodOOMKilled',
+        expr: `${oom('kube_pod_container')} or ${oom('kube_pod_init_container')}`,
+        severity: 'warning',
+        summary: 'Container {{ $labels.namespace }}/{{ $labels.pod }}/{{ $labels.container }} was OOM-killed',
+        description: '{{ $labels.container }} in {{ $labels.namespace }}/{{ $labels.pod }} hit its memory limit and was killed. Raise components.<component>.containers.{{ $labels.container }}.limits.memory in stack.config.ts if the budget allows, or find the leak on the Pods dashboard.',
+        kpi: 'OOMKilled',
+      },
+    ],
+  };
+}
+
+function availabilityRules(config: PotatoStackConfig): RuleGroup {
+  const t = THRESHOLDS;
+  const window = `${t.uptimeWindowDays}d`;
+  const rules: AlertRule[] = [
+    {
+      alert: 'ServiceUptimeLow',
+      expr: `avg_over_time(kube_deployment_status_replicas_available[${window}]) / avg_over_time(kube_deployment_spec_replicas[${window}]) < ${t.uptimeRatio}`,
+      for: '1h',
+      severity: 'warning',
+      summary: `{{ $labels.namespace }}/{{ $labels.deployment }} was up less than ${t.uptimeRatio * 100} % of the last ${t.uptimeWindowDays} days`,
+      description: `{{ $labels.namespace }}/{{ $labels.deployment }} had a ready pod {{ $value | humanizePercentage }} of the time over ${t.uptimeWindowDays} days (target ${t.uptimeRatio * 100} %).`,
+      kpi: 'service uptime < 99.5 %',
+    },
+  ];
+  if (config.components.traefik.enabled) {
+    const w = t.responseWindow;
+    const total = `sum by (service) (rate(traefik_service_request_duration_seconds_count[${w}]))`;
+    const fast = `sum by (service) (rate(traefik_service_request_duration_seconds_bucket{le=~"${leMatcher(t.responseTimeSeconds)}"}[${w}]))`;
+    rules.push({
+      alert: 'ServiceResponseTimeHigh',
+      // Traefik's histogram (measured at the proxy, so it includes the app's whole answer);
+      // the share above the 5 s bucket is exact, where a quantile would be interpolated.
+      expr: `(${total} - ${fast}) / ${total} > ${t.slowRequestShare} and sum by (service) (increase(traefik_service_request_duration_seconds_count[${w}])) >= ${t.responseMinRequests}`,
+      for: '5m',
+      severity: 'warning',
+      summary: `Requests to {{ $labels.service }} take longer than ${t.responseTimeSeconds} s`,
+      description: `{{ $value | humanizePercentage }} of the requests Traefik sent to {{ $labels.service }} in the last ${w} took longer than ${t.responseTimeSeconds} s (alerting above ${t.slowRequestShare * 100} %).`,
+      kpi: 'response time > 5 s',
+    });
+  }
+  // Long windows: evaluated every 5 minutes, they still react within the `for` times.
+  return { name: 'availability', interval: '5m', rules };
+}
+
+function backupRules(): RuleGroup {
+  const t = THRESHOLDS;
+  const { namespace, pattern } = BACKUP_JOBS;
+  const jobs = `namespace="${namespace}", job_name=~"${pattern}"`;
+  const cronjobs = `namespace="${namespace}", cronjob=~"${pattern}"`;
+  const window = `${t.backupWindowDays}d`;
+  const succeeded = `max_over_time(kube_job_status_succeeded{${jobs}}[${window}]) > 0`;
+  const failed = `max_over_time(kube_job_failed{${jobs}, condition="true"}[${window}]) > 0`;
+  return {
+    name: 'backups',
+    interval: '5m',
+    rules: [
+      {
+        alert: 'BackupSuccessRateLow',
+        expr: `(count(${succeeded}) or vector(0)) / count(${succeeded} or ${failed}) < ${t.backupSuccessRatio}`,
+        severity: 'warning',
+        summary: `Less than ${t.backupSuccessRatio * 100} % of the backups of the last ${t.backupWindowDays} days succeeded`,
+        description: `Only {{ $value | humanizePercentage }} of the backup jobs (${pattern} in ${namespace}) of the last ${t.backupWindowDays} days succeeded. kubectl -n ${namespace} get jobs shows the failed runs; their logs say why.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupTooOld',
+        expr: `time() - kube_cronjob_status_last_successful_time{${cronjobs}} > ${t.backupMaxAgeHours} * 3600`,
+        severity: 'critical',
+        summary: 'No successful backup by {{ $labels.cronjob }} for more than ' + t.backupMaxAgeHours + ' h',
+        description: `The last successful run of {{ $labels.cronjob }} finished {{ $value | humanizeDuration }} ago.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupNeverSucceeded',
+        expr: `kube_cronjob_info{${cronjobs}} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time`,
+        for: `${t.backupMaxAgeHours}h`,
+        severity: 'critical',
+        summary: '{{ $labels.cronjob }} has not completed a single backup',
+        description: `{{ $labels.cronjob }} has existed for ${t.backupMaxAgeHours} h without one successful run.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupNotMonitored',
+        expr: `absent(kube_cronjob_info{${cronjobs}})`,
+        for: '1h',
+        severity: 'warning',
+        summary: 'No backup CronJob to watch',
+        description: `No CronJob matching ${pattern} exists in ${namespace}, so backup success and age cannot be measured: Kopia's own metrics report repository I/O, not snapshot outcomes. Schedule the snapshots as such a CronJob, or silence this alert if backups are watched elsewhere.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupRepositoryErrors',
+        expr: 'sum by (method) (increase(kopia_blob_errors_total[1h])) > 0',
+        severity: 'warning',
+        summary: 'Kopia fails to {{ $labels.method }} repository blobs',
+        description: 'The Kopia server saw {{ printf "%.0f" $value }} failed {{ $labels.method }} operations on its repository in the last hour: check the main HDD and the kopia/repository folder.',
+        kpi: 'backup success < 95 %',
+      },
+    ],
+  };
+}
+
+function vpnRules(): RuleGroup {
+  const t = THRESHOLDS;
+  return {
+    name: 'vpn',
+    rules: [
+      {
+        alert: 'VpnDown',
+        // gluetun is a native sidecar: while its tunnel health check fails the whole pod is
+        // not ready, and qBittorrent and slskd are cut off by its killswitch.
+        expr: `kube_deployment_status_replicas_available{namespace="vpn", deployment="${VPN_POD}"} == 0`,
+        for: t.vpnDownFor,
+        severity: 'critical',
+        summary: 'The VPN tunnel is down',
+        description: `The VPN pod has not been ready for ${t.vpnDownFor}: gluetun's tunnel is not up, so qBittorrent and slskd have no connectivity. kubectl -n vpn logs deploy/${VPN_POD} -c gluetun shows the provider's answer.`,
+        kpi: 'VPN down',
+      },
+    ],
+  };
+}
+
+function metaRules(config: PotatoStackConfig): RuleGroup {
+  const rules: AlertRule[] = [
+    {
+      alert: 'Watchdog',
+      expr: 'vector(1)',
+      severity: 'info',
+      summary: 'Always firing: proves the rule-to-Alertmanager path works',
+      description: 'This alert always fires. Alertmanager routes it to the null receiver; seeing it in the Alertmanager UI shows that Prometheus evaluates rules and delivers alerts.',
+      kpi: 'alerting pipeline',
+    },
+    {
+      alert: 'PrometheusRuleFailures',
+      expr: 'increase(prometheus_rule_evaluation_failures_total[15m]) > 0',
+      severity: 'warning',
+      summary: 'Rule group {{ $labels.rule_group }} fails to evaluate',
+      description: 'Prometheus failed {{ printf "%.0f" $value }} evaluations of {{ $labels.rule_group }} in 15 minutes: the alerts in it are blind. The Prometheus UI (Status > Rule health) shows the error.',
+      kpi: 'alerting pipeline',
+    },
+  ];
+  if (config.components.alertmanager.enabled) {
+    rules.push({
+      alert: 'AlertmanagerNotificationsFailing',
+      expr: 'sum by (integration) (increase(alertmanager_notifications_failed_total[30m])) > 0',
+      severity: 'critical',
+      summary: 'Alertmanager cannot deliver to {{ $labels.integration }}',
+      description: 'Alertmanager failed {{ printf "%.0f" $value }} {{ $labels.integration }} notifications in 30 minutes. Its log names the error: usually a wrong key in the alertmanager-receivers Secret or a blocked port.',
+      kpi: 'alerting pipeline',
+    });
+  }
+  return { name: 'meta', rules };
+}
+
+/** Every rule group for the enabled components. */
+export function alertRuleGroups(config: PotatoStackConfig): RuleGroup[] {
+  const groups = [nodeRules(config), storageRules(config), workloadRules(), availabilityRules(config)];
+  if (config.components.kopia.enabled) groups.push(backupRules());
+  if (config.components.vpn.enabled) groups.push(vpnRules());
+  groups.push(metaRules(config));
+  return groups;
+}
+
+/** The groups as a Prometheus rule file (the PrometheusRule `spec` format). */
+export function ruleFile(groups: readonly RuleGroup[]): { groups: unknown[] } {
+  return {
+    groups: groups.map((g) => ({
+      name: g.name,
+      ...(g.interval ? { interval: g.interval } : {}),
+      rules: g.rules.map((r) => ({
+        alert: r.alert,
+        expr: r.expr,
+        ...(r.for ? { for: r.for } : {}),
+        labels: { severity: r.severity, ...r.labels },
+        annotations: { summary: r.summary, description: r.description },
+      })),
+    })),
+  };
+}
+
+/** File name of the rule file inside the rules directory. */
+export const RULE_FILE_NAME = 'potatostack-alerts.yml';
+
+/** The rule file's YAML text. */
+export function renderAlertRules(config: PotatoStackConfig): string {
+  return stringify(ruleFile(alertRuleGroups(config)), { lineWidth: 0 });
+}

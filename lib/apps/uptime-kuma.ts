@@ -1,0 +1,143 @@
+import { Construct } from 'constructs';
+import { NON_PUBLIC_IPV4 } from '../config/cidr';
+import { memoryBytes } from '../config/quantity';
+import { WATCHED_ZONES, ZONES } from '../config';
+import type { ContainerSize, PotatoStackConfig } from '../config';
+import {
+  AppDeployment,
+  AppPolicy,
+  AppService,
+  PotatoChart,
+  Rule,
+  WebIngress,
+  httpProbe,
+  ingressControllerPeer,
+  startupWindow,
+} from '../constructs';
+
+export const UPTIME_KUMA_NAME = 'uptime-kuma';
+export const UPTIME_KUMA_PORT = 3001;
+export const UPTIME_KUMA_DATA_CLAIM = 'uptime-kuma-data';
+/** The node user of the image; the host preparation script gives it the data folder. */
+export const UPTIME_KUMA_UID = 1000;
+/** Name of the policy, in each watched zone, that lets Uptime Kuma's checks in. */
+export const UPTIME_KUMA_CHECKS_POLICY = 'allow-uptime-kuma-checks';
+
+export interface UptimeKumaProps {
+  readonly namespace: string;
+  /** Host label under the domain. */
+  readonly subdomain: string;
+}
+
+/** V8 old-space cap: about 60 % of the limit, leaving room for buffers, code and the SQLite cache. */
+export function nodeHeapMegabytes(size: ContainerSize): number {
+  const bytes = memoryBytes(size.limits.memory);
+  if (bytes === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
+  return Math.floor((bytes * 0.6) / 1024 ** 2);
+}
+
+/**
+ * The zones and container ports Uptime Kuma's monitors may reach, from
+ * `management.uptimeKuma.watchedPorts` (zones with no ports are left out).
+ */
+export function watchedTargets(config: PotatoStackConfig): { namespace: string; ports: readonly number[] }[] {
+  return WATCHED_ZONES.map((zone) => ({ namespace: ZONES[zone].namespace, ports: config.management.uptimeKuma.watchedPorts[zone] })).filter(
+    (t) => t.ports.length > 0,
+  );
+}
+
+/**
+ * Uptime Kuma (slim image, SQLite on the main HDD). Monitors check the apps in-cluster through
+ * their Services (`http://<service>.<namespace>.svc:<port>`), which tests each app on its own
+ * rather than the proxy, and public sites over HTTPS.
+ */
+export class UptimeKuma extends Construct {
+  constructor(scope: Construct, id: string, props: UptimeKumaProps) {
+    super(scope, id);
+    const chart = PotatoChart.of(this);
+    const { config } = chart;
+    const { namespace } = props;
+    const size = chart.size('uptime-kuma', 'uptime-kuma');
+
+    new AppDeployment(this, 'deployment', {
+      name: UPTIME_KUMA_NAME,
+      namespace,
+      role: 'server',
+      runAs: { uid: UPTIME_KUMA_UID, gid: UPTIME_KUMA_UID },
+      volumes: [
+        { name: 'data', claim: UPTIME_KUMA_DATA_CLAIM },
+        { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+      ],
+      containers: [
+        {
+          name: 'uptime-kuma',
+          image: 'uptime-kuma',
+          size,
+          // The image's entrypoint chowns /app/data and switches user, which needs root; the host
+          // preparation script already owns the folder to this UID, so start the server directly
+          // (dumb-init still reaps the ping processes monitors spawn).
+          command: ['/usr/bin/dumb-init', '--', 'node', 'server/server.js'],
+          workingDir: '/app',
+          env: {
+            TZ: config.timezone,
+            DATA_DIR: '/app/data/',
+            UPTIME_KUMA_PORT: String(UPTIME_KUMA_PORT),
+            // Skips the database choice of the setup wizard: SQLite on the HDD.
+            UPTIME_KUMA_DB_TYPE: 'sqlite',
+            NODE_OPTIONS: `--max-old-space-size=${nodeHeapMegabytes(size)}`,
+          },
+          ports: [{ name: 'http', port: UPTIME_KUMA_PORT }],
+          mounts: [
+            { volume: 'data', path: '/app/data' },
+            { volume: 'tmp', path: '/tmp' },
+          ],
+          probes: {
+            // Database migrations on a major upgrade can take minutes on the board's HDD.
+            startup: startupWindow(httpProbe('/', 'http'), 10),
+            liveness: httpProbe('/', 'http', { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 4 }),
+          },
+        },
+      ],
+    });
+
+    new AppService(this, 'service', {
+      name: UPTIME_KUMA_NAME,
+      namespace,
+      role: 'server',
+      ports: [{ name: 'http', port: UPTIME_KUMA_PORT }],
+    });
+
+    new WebIngress(this, 'ingress', {
+      name: UPTIME_KUMA_NAME,
+      namespace,
+      subdomain: props.subdomain,
+      serviceName: UPTIME_KUMA_NAME,
+      servicePort: 'http',
+    });
+
+    const clusterChecks: Rule[] = watchedTargets(config).map((t) => ({
+      peers: [{ namespace: t.namespace }],
+      ports: t.ports.map((port) => ({ port })),
+    }));
+    new AppPolicy(this, 'policy', {
+      name: `${UPTIME_KUMA_NAME}-traffic`,
+      namespace,
+      app: UPTIME_KUMA_NAME,
+      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: UPTIME_KUMA_PORT }] }],
+      egress: [
+        ...clusterChecks,
+        // Public sites and HTTPS notification services; never the LAN or the cluster this way.
+        { peers: [{ cidr: '0.0.0.0/0', except: NON_PUBLIC_IPV4 }], ports: [{ port: 443 }] },
+      ],
+    });
+
+    // The other half of each in-cluster check: every zone starts from default-deny ingress.
+    for (const t of watchedTargets(config)) {
+      new AppPolicy(this, `checks-${t.namespace}`, {
+        name: UPTIME_KUMA_CHECKS_POLICY,
+        namespace: t.namespace,
+        ingress: [{ peers: [{ app: UPTIME_KUMA_NAME, namespace }], ports: t.ports.map((port) => ({ port })) }],
+      });
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { App } from 'cdk8s';
+import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
+import { MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
+import { Manifest, find } from './helpers';
+
+function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  new NodeExporter(chart, 'node-exporter');
+  return chart.toJson() as Manifest[];
+}
+
+const ds = find(synth(), 'DaemonSet', 'node-exporter', 'monitoring');
+const pod = ds.spec.template.spec;
+const container = pod.containers[0];
+
+test('host network and PID namespace, with the exception explained on the pod', () => {
+  expect(pod.hostNetwork).toBe(true);
+  expect(pod.hostPID).toBe(true);
+  const reason = ds.spec.template.metadata.annotations[`${SECURITY_EXCEPTION_ANNOTATION}.node-exporter`];
+  expect(reason).toMatch(/network namespace/);
+  expect(reason).toMatch(/PID namespace/);
+});
+
+test('the container itself stays non-root, capability-free and read-only', () => {
+  expect(container.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  expect(container.securityContext.privileged).toBeUndefined();
+  expect(pod.securityContext).toMatchObject({ runAsUser: 65534 });
+  expect(pod.automountServiceAccountToken).toBe(false);
+});
+
+test('host /proc, /sys and / mounted read-only; / propagates later HDD mounts', () => {
+  expect(pod.volumes).toEqual([
+    { name: 'proc', hostPath: { path: '/proc', type: 'Directory' } },
+    { name: 'sys', hostPath: { path: '/sys', type: 'Directory' } },
+    { name: 'root', hostPath: { path: '/', type: 'Directory' } },
+  ]);
+  for (const m of container.volumeMounts) expect([m.name, m.readOnly]).toEqual([m.name, true]);
+  expect(container.volumeMounts.find((m: any) => m.name === 'root')).toMatchObject({ mountPath: '/host/root', mountPropagation: 'HostToContainer' });
+  expect(container.args).toEqual(expect.arrayContaining(['--path.procfs=/host/proc', '--path.sysfs=/host/sys', '--path.rootfs=/host/root']));
+});
+
+test('default collectors off, only the listed ones on', () => {
+  const args: string[] = container.args;
+  expect(args).toContain('--collector.disable-defaults');
+  const enabled = args.filter((a) => /^--collector\.[a-z_]+$/.test(a) && a !== '--collector.disable-defaults').map((a) => a.replace('--collector.', ''));
+  expect(enabled.sort()).toEqual([...NODE_EXPORTER_COLLECTORS].sort());
+  for (const heavy of ['systemd', 'processes', 'arp', 'ipvs', 'netclass', 'btrfs', 'zfs']) expect(enabled).not.toContain(heavy);
+  expect(enabled).toEqual(expect.arrayContaining(['filesystem', 'meminfo', 'cpu', 'diskstats']));
+});
+
+test('the HDD mount points and / pass the mount point filter; kubelet and container mounts do not', () => {
+  const exclude = new RegExp(MOUNT_POINTS_EXCLUDE);
+  const config = resolveConfig();
+  for (const kept of ['/', config.storage.mainPath, config.storage.cachePath]) expect([kept, exclude.test(kept)]).toEqual([kept, false]);
+  for (const dropped of ['/var/lib/kubelet/pods/x/volumes/y', '/run/k3s/containerd/io.containerd.x', '/var/lib/rancher/k3s/agent/containerd/z', '/proc', '/sys/fs/cgroup', '/dev/shm']) {
+    expect([dropped, exclude.test(dropped)]).toEqual([dropped, true]);
+  }
+  expect(nodeExporterArgs(config)).toContain(`--collector.filesystem.mount-points-exclude=${MOUNT_POINTS_EXCLUDE}`);
+});
+
+test('listens on 9100 and probes it', () => {
+  expect(container.ports).toEqual([{ name: 'metrics', containerPort: 9100, protocol: 'TCP' }]);
+  expect(container.args).toContain('--web.listen-address=:9100');
+  expect(container.readinessProbe.httpGet.port).toBe(9100);
+  expect(container.livenessProbe.httpGet.port).toBe(9100);
+});
