@@ -20,12 +20,13 @@ const traefikPeer = {
   namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
   podSelector: { matchLabels: { 'app.kubernetes.io/name': 'traefik' } },
 };
-const apiEgress = (serviceCidr: string, nodeCidr: string, port: number) => [
-  { to: [{ ipBlock: { cidr: serviceCidr } }], ports: [{ port: 443, protocol: 'TCP' }] },
+// The kubernetes Service address (the first of the service range) and the node range.
+const apiEgress = (serviceIp: string, nodeCidr: string, port: number) => [
+  { to: [{ ipBlock: { cidr: serviceIp } }], ports: [{ port: 443, protocol: 'TCP' }] },
   { to: [{ ipBlock: { cidr: nodeCidr } }], ports: [{ port, protocol: 'TCP' }] },
 ];
 const internet = (port: number) => ({ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: NON_PUBLIC_IPV4 } }], ports: [{ port, protocol: 'TCP' }] });
-const defaultApi = apiEgress(DEFAULT_CONFIG.network.serviceCidr, DEFAULT_CONFIG.network.lanCidr, DEFAULT_CONFIG.network.apiServerPort);
+const defaultApi = apiEgress('10.43.0.1/32', DEFAULT_CONFIG.network.lanCidr, DEFAULT_CONFIG.network.apiServerPort);
 
 describe('RBAC: each ClusterRole grants exactly what its app calls', () => {
   test('Dozzle reads pods, logs, nodes and metrics, nothing else', () => {
@@ -140,11 +141,10 @@ describe('NetworkPolicies open exactly the management flows', () => {
   });
 
   test('API egress follows network.nodeCidr and apiServerPort; the UI peer follows the ingress mode', () => {
-    // nodeCidr has no default, so it is set on a resolved config (the override merge only knows defaulted keys).
-    const base = resolveConfig({ network: { apiServerPort: 7443 }, ingress: { mode: 'nginx-proxy-manager' } });
-    const objs = new ManagementChart(new App(), '60-management', { ...base, network: { ...base.network, nodeCidr: '192.168.178.10/32' } }).toJson() as Manifest[];
+    const config = resolveConfig({ network: { apiServerPort: 7443, nodeCidr: '192.168.178.10/32', serviceCidr: '10.96.0.0/12' }, ingress: { mode: 'nginx-proxy-manager' } });
+    const objs = new ManagementChart(new App(), '60-management', config).toJson() as Manifest[];
     const spec = policy(objs, 'dozzle-traffic');
-    expect(spec.egress).toEqual(apiEgress(DEFAULT_CONFIG.network.serviceCidr, '192.168.178.10/32', 7443));
+    expect(spec.egress).toEqual(apiEgress('10.96.0.1/32', '192.168.178.10/32', 7443));
     expect(spec.ingress[0].from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dmz' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nginx-proxy-manager' } } },
     ]);

@@ -5,11 +5,14 @@ import { stringify } from 'yaml';
 import { COMPONENTS, PotatoStackConfig, WEB_UIS, WebUi, ZONES } from '../config';
 import { memoryBytes } from '../config/quantity';
 import {
+  ApiIdentity,
+  ApiRule,
   AppDeployment,
   AppPolicy,
   AppService,
   PotatoChart,
   WebIngress,
+  apiServerEgress,
   appLabels,
   hostFor,
   httpProbe,
@@ -29,7 +32,7 @@ export const HOMEPAGE_FILES = ['services.yaml', 'settings.yaml', 'kubernetes.yam
  * What Homepage reads from the API: pod status of each listed app and the node/cluster
  * usage widget. Read-only, and nothing else (no Secrets, no ingress discovery).
  */
-export const HOMEPAGE_CLUSTER_RULES: k8s.PolicyRule[] = [
+export const HOMEPAGE_CLUSTER_RULES: ApiRule[] = [
   { apiGroups: [''], resources: ['namespaces', 'pods', 'nodes'], verbs: ['get', 'list'] },
   { apiGroups: ['metrics.k8s.io'], resources: ['nodes', 'pods'], verbs: ['get', 'list'] },
 ];
@@ -101,13 +104,6 @@ export function renderHomepageConfig(config: PotatoStackConfig): Record<(typeof 
   };
 }
 
-/** The `kubernetes` Service's ClusterIP (always the first address of the service range), as a /32. */
-export function kubernetesServiceIp(serviceCidr: string): string {
-  const [address] = serviceCidr.split('/');
-  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0) + 1;
-  return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/32`;
-}
-
 export interface HomepageProps {
   readonly namespace: string;
 }
@@ -134,13 +130,7 @@ export class Homepage extends Construct {
     const limitMi = Math.floor((memoryBytes(size.limits.memory) ?? 0) / 1024 ** 2);
 
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, namespace, labels: appLabels(HOMEPAGE, 'config') }, data: files });
-    new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: { name: HOMEPAGE, namespace, labels: appLabels(HOMEPAGE, 'rbac') } });
-    new k8s.KubeClusterRole(this, 'ClusterRole', { metadata: { name: HOMEPAGE, labels: appLabels(HOMEPAGE, 'rbac') }, rules: HOMEPAGE_CLUSTER_RULES });
-    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
-      metadata: { name: HOMEPAGE, labels: appLabels(HOMEPAGE, 'rbac') },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: HOMEPAGE },
-      subjects: [{ kind: 'ServiceAccount', name: HOMEPAGE, namespace }],
-    });
+    new ApiIdentity(this, 'ApiIdentity', { name: HOMEPAGE, namespace, rules: HOMEPAGE_CLUSTER_RULES });
 
     const probe = (extra: { periodSeconds?: number; failureThreshold?: number } = {}) =>
       httpProbe('/api/healthcheck', 'http', { headers: { Host: host }, ...extra });
@@ -185,17 +175,12 @@ export class Homepage extends Construct {
     new AppService(this, 'Service', { name: HOMEPAGE, namespace, role: 'dashboard', ports: [{ name: 'http', port: HOMEPAGE_PORT }] });
     new WebIngress(this, 'Ingress', { name: HOMEPAGE, namespace, subdomain: HOMEPAGE_SUBDOMAIN, serviceName: HOMEPAGE, servicePort: 'http' });
 
-    const { network } = config;
     new AppPolicy(this, 'Policy', {
       name: HOMEPAGE,
       namespace,
       app: HOMEPAGE,
       ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: HOMEPAGE_PORT }] }],
-      // The API: its Service address, and the node address the Service is DNAT-ed to.
-      egress: [
-        { peers: [{ cidr: kubernetesServiceIp(network.serviceCidr) }], ports: [{ port: 443 }] },
-        { peers: [{ cidr: network.nodeCidr ?? network.lanCidr }], ports: [{ port: network.apiServerPort }] },
-      ],
+      egress: apiServerEgress(config),
     });
   }
 }

@@ -57,6 +57,13 @@ export class ApiIdentity extends Construct {
   }
 }
 
+/** The `kubernetes` Service's ClusterIP (always the first address of the service range), as a /32. */
+export function kubernetesServiceIp(serviceCidr: string): string {
+  const [address] = serviceCidr.split('/');
+  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0) + 1;
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/32`;
+}
+
 /**
  * Egress to the Kubernetes API: the `kubernetes` Service address on 443, and the node
  * address range on the API server port, because k3s DNATs the Service to the node's 6443
@@ -65,7 +72,7 @@ export class ApiIdentity extends Construct {
 export function apiServerEgress(config: PotatoStackConfig): Rule[] {
   const { network } = config;
   return [
-    { peers: [{ cidr: network.serviceCidr }], ports: [{ port: 443 }] },
+    { peers: [{ cidr: kubernetesServiceIp(network.serviceCidr) }], ports: [{ port: 443 }] },
     { peers: [{ cidr: network.nodeCidr ?? network.lanCidr }], ports: [{ port: network.apiServerPort }] },
   ];
 }
