@@ -7,6 +7,7 @@ import { DataChart } from '../charts/data';
 import { AppsChart } from '../charts/apps';
 import { ManagementChart } from '../charts/management';
 import { VpnChart } from '../charts/vpn';
+import { MonitoringChart } from '../charts/monitoring';
 import { BudgetError, BudgetReport, computeBudget } from './budget';
 import { PotatoStackConfig } from './config';
 import { hostPreparationScript } from './host-preparation';
@@ -22,6 +23,7 @@ export function buildApp(config: PotatoStackConfig, outdir = 'dist'): App {
   new AppsChart(app, '20-apps', config);
   new ProxyChart(app, '30-proxy', config);
   new VpnChart(app, '40-vpn', config);
+  new MonitoringChart(app, '50-monitoring', config);
   new ManagementChart(app, '60-management', config);
   return app;
 }

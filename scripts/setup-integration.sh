@@ -29,3 +29,32 @@ fi
 if [ -x tools/build.sh ]; then
   tools/build.sh
 fi
+
+# promtool and amtool at the versions the stack deploys (Debian ships Prometheus 2.42 and
+# Alertmanager 0.25), read from the image catalog, into tools/bin (cached by a stamp).
+# Prometheus 3.M.P is the Go module v0.3MM.P. promtool is built from a copy of the module's
+# source because its go.mod has replace directives, which `go install pkg@version` refuses.
+build_prometheus_tools() {
+  local root prom am major minor patch module src
+  root="$PWD"
+  prom="$(sed -n 's#.*quay.io/prometheus/prometheus:v\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
+  am="$(sed -n 's#.*quay.io/prometheus/alertmanager:v\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/promtool ] || [ "$(cat tools/bin/.promtool.stamp 2>/dev/null)" != "$prom" ]; then
+    IFS=. read -r major minor patch <<<"$prom"
+    module="v0.$((major * 100 + minor)).$patch"
+    echo "building promtool $prom (github.com/prometheus/prometheus@$module; a few minutes)"
+    go mod download "github.com/prometheus/prometheus@$module"
+    src="$(mktemp -d)"
+    cp -r "$(go env GOMODCACHE)/github.com/prometheus/prometheus@$module/." "$src" && chmod -R u+w "$src"
+    (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$prom" -o "$root/tools/bin/promtool" ./cmd/promtool)
+    rm -rf "$src"
+    echo "$prom" > tools/bin/.promtool.stamp
+  fi
+  if [ ! -x tools/bin/amtool ] || [ "$(cat tools/bin/.amtool.stamp 2>/dev/null)" != "$am" ]; then
+    echo "building amtool $am"
+    GOBIN="$root/tools/bin" CGO_ENABLED=0 go install -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$am" "github.com/prometheus/alertmanager/cmd/amtool@v$am"
+    echo "$am" > tools/bin/.amtool.stamp
+  fi
+}
+build_prometheus_tools

@@ -91,3 +91,10 @@ test('policy: in from fluent-bit, Grafana and Prometheus on 3100; out to Alertma
   expect(apps(policy.spec.egress[0].to)).toEqual(['alertmanager']);
   expect(policy.spec.egress[0].ports).toEqual([{ port: 9093, protocol: 'TCP' }]);
 });
+
+test('by default the ruler gets the failed-logins rule file of loki-rules.ts', () => {
+  const { lokiRuleFiles } = jest.requireActual('../lib/apps/monitoring/loki-rules');
+  const data = find(synth(), 'ConfigMap', 'loki-rules').data;
+  expect(data).toEqual(lokiRuleFiles(resolveConfig()));
+  expect(Object.values(data as Record<string, string>).join()).toContain('FailedLoginsHigh');
+});

@@ -72,7 +72,10 @@ export function postgresSettings(memoryLimit: string): Record<string, string> {
   };
 }
 
-/** initdb options for a new data folder: UTF-8 (what Gitea expects) and page checksums, which catch silent corruption on a USB disk (the default only from 18 on). */
+/**
+ * initdb options for a new data folder: UTF-8 (what Gitea expects) and page checksums, which
+ * catch silent corruption on a USB disk (the default only from 18 on).
+ */
 export const INITDB_ARGS = ['--encoding=UTF8', '--data-checksums'];
 
 /** `-c name=value` arguments for the postgres server, in a stable order. */

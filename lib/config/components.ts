@@ -54,7 +54,9 @@ export const COMPONENTS = {
     zone: 'data',
     description: "MariaDB 10.11, Nextcloud's database",
     enabledByDefault: true,
-    containers: { mariadb: size('25m', '96Mi', '500m', '256Mi') },
+    // Request: measured resident size with a 64 MiB buffer pool filled and two idle sessions
+    // (reports/databases.md); the buffer pool is a quarter of the limit (lib/apps/mariadb.ts).
+    containers: { mariadb: size('25m', '128Mi', '500m', '256Mi') },
   },
   gitea: {
     zone: 'apps',
@@ -66,6 +68,8 @@ export const COMPONENTS = {
     zone: 'data',
     description: "PostgreSQL, Gitea's database",
     enabledByDefault: true,
+    // Request: measured PSS of all server processes with two sessions is 29-31 MiB
+    // (reports/databases.md), plus room for autovacuum and Gitea's busier moments.
     containers: { postgres: size('25m', '48Mi', '500m', '192Mi') },
   },
   kopia: {
@@ -115,31 +119,38 @@ export const COMPONENTS = {
     zone: 'monitoring',
     description: 'Prometheus',
     enabledByDefault: true,
-    containers: { prometheus: size('50m', '128Mi', '1', '384Mi') },
+    // Request: an estimated 5-6k series after the scrape-time metric diet (prometheus-config.ts)
+    // keep the head block and Go runtime near 100-150 MiB. Limit 320Mi: Prometheus 3 sets
+    // GOMEMLIMIT to 90 % of it; two concurrent queries of at most 5 M samples and a WAL replay fit.
+    containers: { prometheus: size('50m', '128Mi', '1', '320Mi') },
   },
   alertmanager: {
     zone: 'monitoring',
     description: 'Alertmanager',
     enabledByDefault: true,
-    containers: { alertmanager: size('5m', '24Mi', '200m', '64Mi') },
+    // A handful of alerts, silences and a notification log: 20-30 MiB resident; GOMEMLIMIT at 80 % of 48Mi.
+    containers: { alertmanager: size('5m', '24Mi', '200m', '48Mi') },
   },
   grafana: {
     zone: 'monitoring',
     description: 'Grafana',
     enabledByDefault: true,
-    containers: { grafana: size('20m', '48Mi', '500m', '192Mi') },
+    // Limit 160Mi: no plugins, no Grafana alerting, five small dashboards; GOMEMLIMIT (80 %) makes the Go GC hold it.
+    containers: { grafana: size('20m', '48Mi', '500m', '160Mi') },
   },
   loki: {
     zone: 'monitoring',
     description: 'Loki (single binary)',
     enabledByDefault: true,
-    containers: { loki: size('25m', '56Mi', '500m', '256Mi') },
+    // Limit 192Mi: caches capped at 2 x 16 MB, WAL replay at 64 MB, query parallelism 2 (loki.ts); GOMEMLIMIT at 80 %.
+    containers: { loki: size('25m', '56Mi', '500m', '192Mi') },
   },
   'fluent-bit': {
     zone: 'monitoring',
     description: 'fluent-bit log shipper (DaemonSet)',
     enabledByDefault: true,
-    containers: { 'fluent-bit': size('5m', '12Mi', '200m', '48Mi') },
+    // Limit 32Mi: Mem_Buf_Limit 4MB pauses the tail input instead of buffering more.
+    containers: { 'fluent-bit': size('5m', '12Mi', '200m', '32Mi') },
   },
   'node-exporter': {
     zone: 'monitoring',
@@ -151,7 +162,8 @@ export const COMPONENTS = {
     zone: 'monitoring',
     description: 'kube-state-metrics, trimmed to the metrics the rules use',
     enabledByDefault: true,
-    containers: { 'kube-state-metrics': size('5m', '20Mi', '200m', '64Mi') },
+    // Limit 48Mi: nine resource kinds and an allow-list of ~40 families on one node's few dozen objects.
+    containers: { 'kube-state-metrics': size('5m', '20Mi', '200m', '48Mi') },
   },
   'smartctl-exporter': {
     zone: 'monitoring',

@@ -14,7 +14,14 @@ export type PodVolume =
   | { readonly name: string; readonly claim: string; readonly readOnly?: boolean }
   | { readonly name: string; readonly emptyDir: { readonly sizeLimit?: string; readonly medium?: 'Memory' } }
   | { readonly name: string; readonly configMap: string; readonly defaultMode?: number }
-  | { readonly name: string; readonly secret: string; readonly optional?: boolean; readonly defaultMode?: number }
+  | {
+      readonly name: string;
+      readonly secret: string;
+      readonly optional?: boolean;
+      readonly defaultMode?: number;
+      /** Mount only these keys, each as its own file; a key missing from the Secret then blocks the pod with an event naming it. @default every key */
+      readonly items?: readonly { readonly key: string; readonly path: string }[];
+    }
   | { readonly name: string; readonly hostPath: string; readonly type: 'Directory' | 'File' | 'CharDevice' | 'BlockDevice' | 'Socket' };
 
 /** The identity of a pod: who it runs as when no container overrides it. */
@@ -73,7 +80,10 @@ function renderVolume(volume: PodVolume): k8s.Volume {
     };
   }
   if ('configMap' in volume) return { name: volume.name, configMap: { name: volume.configMap, defaultMode: volume.defaultMode } };
-  if ('secret' in volume) return { name: volume.name, secret: { secretName: volume.secret, optional: volume.optional, defaultMode: volume.defaultMode } };
+  if ('secret' in volume) {
+    const items = volume.items?.map((i) => ({ key: i.key, path: i.path }));
+    return { name: volume.name, secret: { secretName: volume.secret, optional: volume.optional, defaultMode: volume.defaultMode, items } };
+  }
   return { name: volume.name, hostPath: { path: volume.hostPath, type: volume.type } };
 }
 

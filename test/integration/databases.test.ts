@@ -398,6 +398,9 @@ describe('report', () => {
       `The cluster runs the image \`postgres:${pgImage}\` (major ${config.postgres.majorVersion}); this machine has Debian's ` +
         `${results.postgres[0].version}. The generated settings are accepted by both (the test asserts that the server reports every one).`,
       '',
+      'For PostgreSQL the PSS sum is the figure that counts: the postmaster alone holds little, the shared buffers are',
+      'spread over its background processes and sessions.',
+      '',
       `These are ${os.arch()} numbers from Debian packages; the arm64 images on the board differ in code size and`,
       'allocator, not in the buffer sizes the settings fix.',
       '',

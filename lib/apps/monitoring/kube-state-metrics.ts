@@ -23,7 +23,7 @@ export const KSM_RESOURCES: Readonly<Record<string, string>> = {
 /**
  * Metric families exported: the ones the alert rules and dashboards read, nothing else
  * (every other family is a series per object that Prometheus would store for nothing).
- * A test checks that every kube_* metric the dashboards use is listed here.
+ * A test checks that every kube_* metric the dashboards and alert rules use is listed here.
  */
 export const KSM_METRIC_FAMILIES = [
   'kube_pod_info',
@@ -37,6 +37,8 @@ export const KSM_METRIC_FAMILIES = [
   'kube_pod_container_status_waiting_reason',
   'kube_pod_container_status_terminated_reason',
   'kube_pod_container_status_last_terminated_reason',
+  'kube_pod_init_container_status_restarts_total',
+  'kube_pod_init_container_status_last_terminated_reason',
   'kube_node_info',
   'kube_node_status_condition',
   'kube_node_status_allocatable',

@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import { PotatoStackConfig, ZONES } from '../../config';
 import { AppDeployment, AppPolicy, AppService, PotatoChart, Rule, appLabels, goMemLimit, httpProbe, startupWindow } from '../../constructs';
+import { lokiRuleFiles } from './loki-rules';
 import { ALERTMANAGER_APP, ALERTMANAGER_PORT, alertmanagerPeer, monitoringServiceUrl, prometheusPeer } from './peers';
 
 const NAMESPACE = ZONES.monitoring.namespace;
@@ -88,7 +89,7 @@ export function lokiConfig(config: PotatoStackConfig): Record<string, unknown> {
 }
 
 export interface LokiProps {
-  /** Ruler rule files (file name -> YAML with LogQL alert groups). @default none */
+  /** Ruler rule files (file name -> YAML with LogQL alert groups). @default the failed-logins rules of loki-rules.ts */
   readonly ruleFiles?: Readonly<Record<string, string>>;
 }
 
@@ -105,7 +106,7 @@ export class Loki extends Construct {
     });
     new k8s.KubeConfigMap(this, 'Rules', {
       metadata: { name: 'loki-rules', namespace: NAMESPACE, labels: appLabels(name, 'config') },
-      data: { ...(props.ruleFiles ?? {}) },
+      data: { ...(props.ruleFiles ?? lokiRuleFiles(chart.config)) },
     });
     const ready = httpProbe('/ready', 'http');
     new AppDeployment(this, 'Deployment', {

@@ -102,16 +102,22 @@ const POD_TARGET_LABELS: Json[] = [
   { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], target_label: 'app' },
 ];
 
-/** Pods of one app, scraped on the container port named `metrics`. */
-function namedPortJob(app: string, namespace: string, extra: Json = {}): Json {
+/**
+ * Pods of one app, scraped on the container port named `metrics`. An exporter that reports
+ * about other objects (kube-state-metrics) carries its own namespace/pod/container labels:
+ * `aboutOthers` keeps the exporter's pod out of the labels and lets the series' labels win
+ * (otherwise Prometheus would rename them to exported_namespace etc.).
+ */
+function namedPortJob(app: string, namespace: string, extra: Json = {}, aboutOthers = false): Json {
   return {
     job_name: app,
+    ...(aboutOthers ? { honor_labels: true } : {}),
     kubernetes_sd_configs: [{ role: 'pod', namespaces: { names: [namespace] } }],
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_pod_label_app_kubernetes_io_name'], regex: app, action: 'keep' },
       { source_labels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep' },
       { source_labels: ['__meta_kubernetes_pod_phase'], regex: 'Pending|Succeeded|Failed', action: 'drop' },
-      ...POD_TARGET_LABELS,
+      ...(aboutOthers ? [] : POD_TARGET_LABELS),
       // On a single node the node name reads better than the pod IP:port.
       { source_labels: ['__meta_kubernetes_pod_node_name'], target_label: 'instance' },
     ],
@@ -164,8 +170,8 @@ const dropNoise: Json = { source_labels: ['__name__'], regex: NOISE_METRICS, act
 
 /**
  * prometheus.yml. Discovery is Kubernetes-native: pods opt in with annotations; the kubelet
- * (and its cAdvisor endpoint) and the API server are found through the node and endpoint
- * roles. `paths` lets the integration test lay the same file out in a temp directory.
+ * (and its cAdvisor endpoint) and the API server are found through the node and
+ * endpointslice roles. `paths` lets the integration test lay the same file out in a temp directory.
  */
 export function prometheusConfig(config: PotatoStackConfig, paths: PrometheusPaths = CONTAINER_PATHS): Json {
   const interval = config.monitoring.prometheus.scrapeInterval;
@@ -177,12 +183,13 @@ export function prometheusConfig(config: PotatoStackConfig, paths: PrometheusPat
       metric_relabel_configs: [dropBuckets, dropNoise],
     },
     {
-      // The API server (k3s server process) through the `kubernetes` Service's endpoints (node:6443).
+      // The API server (k3s server process) through the `kubernetes` Service's EndpointSlice
+      // (node:6443); EndpointSlices, because v1 Endpoints are deprecated since Kubernetes 1.33.
       job_name: 'apiserver',
       ...serviceAccountAuth(paths),
-      kubernetes_sd_configs: [{ role: 'endpoints', namespaces: { names: ['default'] } }],
+      kubernetes_sd_configs: [{ role: 'endpointslice', namespaces: { names: ['default'] } }],
       relabel_configs: [
-        { source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], regex: 'kubernetes;https', action: 'keep' },
+        { source_labels: ['__meta_kubernetes_service_name', '__meta_kubernetes_endpointslice_port_name'], regex: 'kubernetes;https', action: 'keep' },
       ],
       metric_relabel_configs: [dropK3sHistograms, { source_labels: ['__name__'], regex: keepRegex(KEEP_METRICS.apiserver), action: 'keep' }],
     },
@@ -201,7 +208,7 @@ export function prometheusConfig(config: PotatoStackConfig, paths: PrometheusPat
   }
   if (enabled('kube-state-metrics')) {
     // kube-state-metrics exports only the families its --metric-allowlist names.
-    scrapeConfigs.push(namedPortJob('kube-state-metrics', MONITORING_NAMESPACE, { metric_relabel_configs: [dropNoise] }));
+    scrapeConfigs.push(namedPortJob('kube-state-metrics', MONITORING_NAMESPACE, { metric_relabel_configs: [dropNoise] }, true));
   }
   if (enabled('traefik')) {
     // Traefik keeps its buckets: the response-time alert reads the 5 s bucket.

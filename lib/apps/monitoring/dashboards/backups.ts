@@ -1,4 +1,5 @@
 import type { PotatoStackConfig } from '../../../config';
+import { BACKUP_JOBS } from '../rules';
 import type { DashboardSpec } from './dashboard';
 
 /**
@@ -6,7 +7,9 @@ import type { DashboardSpec } from './dashboard';
  * them (kube-state-metrics), plus Kopia's own log lines from Loki.
  */
 export function backupsDashboard(config: PotatoStackConfig): DashboardSpec {
-  const jobs = 'namespace="apps", job_name=~"kopia.*"';
+  // The same jobs the backup alert rules watch.
+  const jobs = `namespace="${BACKUP_JOBS.namespace}", job_name=~"${BACKUP_JOBS.pattern}"`;
+  const cronjobs = `namespace="${BACKUP_JOBS.namespace}", cronjob=~"${BACKUP_JOBS.pattern}"`;
   return {
     uid: 'potato-backups',
     title: 'Backups (Kopia)',
@@ -24,7 +27,7 @@ export function backupsDashboard(config: PotatoStackConfig): DashboardSpec {
         type: 'stat',
         unit: 's',
         thresholds: [{ value: 26 * 3600, color: 'orange' }, { value: 48 * 3600, color: 'red' }],
-        queries: [{ expr: 'time() - max(kube_cronjob_status_last_successful_time{namespace="apps", cronjob=~"kopia.*"})' }],
+        queries: [{ expr: `time() - max(kube_cronjob_status_last_successful_time{${cronjobs}})` }],
       },
       {
         title: 'Backup job success (7d)',
@@ -33,7 +36,7 @@ export function backupsDashboard(config: PotatoStackConfig): DashboardSpec {
         thresholds: [{ value: 0, color: 'red' }, { value: 0.95, color: 'green' }],
         queries: [
           {
-            expr: `sum(max_over_time(kube_job_status_succeeded{${jobs}}[7d])) / clamp_min(sum(max_over_time(kube_job_status_succeeded{${jobs}}[7d])) + sum(max_over_time(kube_job_status_failed{${jobs}}[7d])), 1)`,
+            expr: `sum(max_over_time(kube_job_status_succeeded{${jobs}}[7d])) / clamp_min(sum(max_over_time(kube_job_status_succeeded{${jobs}}[7d])) + sum(max_over_time(kube_job_failed{${jobs}, condition="true"}[7d])), 1)`,
           },
         ],
       },
@@ -48,7 +51,7 @@ export function backupsDashboard(config: PotatoStackConfig): DashboardSpec {
         type: 'table',
         queries: [
           { expr: `kube_job_status_succeeded{${jobs}}`, legend: 'succeeded' },
-          { expr: `kube_job_status_failed{${jobs}}`, legend: 'failed' },
+          { expr: `kube_job_failed{${jobs}, condition="true"}`, legend: 'failed' },
         ],
       },
       {
