@@ -103,40 +103,41 @@ describe('NetworkPolicies open exactly the management flows', () => {
     });
   });
 
-  test('Uptime Kuma: UI from the proxy; the watched ports of each zone and the internet over HTTPS', () => {
+  test('Uptime Kuma: UI from the proxy; each watched web UI on exactly its port, and the internet over HTTPS', () => {
     const ns = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
+    const app = (namespace: string, name: string) => ({ ...ns(namespace), podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } });
     const tcp = (...ports: number[]) => ports.map((port) => ({ port, protocol: 'TCP' }));
     expect(policy(objects, 'uptime-kuma-traffic')).toEqual({
       podSelector: { matchLabels: { 'app.kubernetes.io/name': 'uptime-kuma' } },
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ from: [traefikPeer], ports: tcp(3001) }],
       egress: [
-        { to: [ns('apps')], ports: tcp(80, 3000, 51515) },
-        { to: [ns('vpn')], ports: tcp(8080, 5030) },
-        { to: [ns('monitoring')], ports: tcp(3000, 9090, 9093) },
-        { to: [ns('management')], ports: tcp(9000, 8080) },
+        { to: [app('apps', 'homepage')], ports: tcp(3000) },
+        { to: [app('apps', 'nextcloud')], ports: tcp(80) },
+        { to: [app('apps', 'kopia')], ports: tcp(51515) },
+        { to: [app('apps', 'gitea')], ports: tcp(3000) },
+        { to: [app('vpn', 'vpn')], ports: tcp(8080, 5030) },
+        { to: [app('monitoring', 'grafana')], ports: tcp(3000) },
+        { to: [app('monitoring', 'prometheus')], ports: tcp(9090) },
+        { to: [app('monitoring', 'alertmanager')], ports: tcp(9093) },
+        { to: [app('management', 'portainer')], ports: tcp(9000) },
+        { to: [app('management', 'dozzle')], ports: tcp(8080) },
         internet(443),
       ],
     });
-    // The receiving half in each watched zone: only Uptime Kuma, only those ports.
-    const kuma = { ...ns('management'), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'uptime-kuma' } } };
-    expect(policy(objects, 'allow-uptime-kuma-checks', 'vpn')).toEqual({
-      podSelector: {},
+    // The receiving half, per app: only Uptime Kuma, only that app's web port.
+    expect(policy(objects, 'vpn-from-uptime-kuma', 'vpn')).toEqual({
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vpn' } },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [kuma], ports: tcp(8080, 5030) }],
+      ingress: [{ from: [app('management', 'uptime-kuma')], ports: tcp(8080, 5030) }],
     });
   });
 
-  test('nothing else: four app policies plus one checks policy per watched zone', () => {
+  test('nothing else: four app policies plus one receiving policy per watched app', () => {
     const names = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    const watched = ['apps/homepage', 'apps/nextcloud', 'apps/kopia', 'apps/gitea', 'vpn/vpn', 'monitoring/grafana', 'monitoring/prometheus', 'monitoring/alertmanager', 'management/portainer', 'management/dozzle'];
     expect(names.sort()).toEqual(
-      [
-        'management/portainer-traffic',
-        'management/uptime-kuma-traffic',
-        'management/dozzle-traffic',
-        'management/diun-traffic',
-        ...['apps', 'vpn', 'monitoring', 'management'].map((z) => `${z}/allow-uptime-kuma-checks`),
-      ].sort(),
+      ['management/portainer-traffic', 'management/uptime-kuma-traffic', 'management/dozzle-traffic', 'management/diun-traffic', ...watched.map((w) => `${w}-from-uptime-kuma`)].sort(),
     );
   });
 
@@ -151,11 +152,16 @@ describe('NetworkPolicies open exactly the management flows', () => {
     expect(objs.filter((o) => o.kind === 'Ingress')).toEqual([]);
   });
 
-  test('a zone with no watched ports is left alone entirely', () => {
-    const objs = management({ management: { uptimeKuma: { watchedPorts: { vpn: [] } } } });
+  test('a zone left out of watchedZones is left alone entirely', () => {
+    const objs = management({ management: { uptimeKuma: { watchedZones: ['apps', 'monitoring', 'management'] } } });
     expect(objs.find((o) => o.metadata.namespace === 'vpn')).toBeUndefined();
     const egressNamespaces = policy(objs, 'uptime-kuma-traffic').egress.flatMap((r: any) => r.to.map((p: any) => p.namespaceSelector?.matchLabels['kubernetes.io/metadata.name']));
     expect(egressNamespaces).not.toContain('vpn');
+  });
+
+  test('a disabled app is not watched', () => {
+    const objs = management({ components: { kopia: { enabled: false } } });
+    expect(objs.find((o) => o.metadata.name === 'kopia-from-uptime-kuma')).toBeUndefined();
   });
 
   test('Diun gets the SMTP port to the internet only when email is configured', () => {
@@ -326,10 +332,11 @@ describe('management config validation', () => {
     expect(problem({ management: { diun: { schedule: '15 3 * * MON-FRI' } } })).toBe('');
   });
 
-  test('maxTags and watched ports are range-checked', () => {
+  test('maxTags and watched zones are checked', () => {
     expect(problem({ management: { diun: { maxTags: 0 } } })).toMatch(/management\.diun\.maxTags: 0 is not allowed/);
-    expect(problem({ management: { uptimeKuma: { watchedPorts: { apps: [80, 70000] } } } })).toMatch(/management\.uptimeKuma\.watchedPorts\.apps\[1\]: 70000 is not allowed/);
-    expect(problem({ management: { uptimeKuma: { watchedPorts: { data: [5432] } } } })).toMatch(/management\.uptimeKuma\.watchedPorts\.data: unknown setting/);
+    expect(problem({ management: { uptimeKuma: { watchedZones: ['apps', 'data'] as never } } })).toMatch(
+      /management\.uptimeKuma\.watchedZones\[1\]: 'data' is not allowed; expected one of apps, vpn, monitoring, management/,
+    );
   });
 });
 
@@ -353,13 +360,16 @@ describe('watched ports cover the web UIs the stack actually serves', () => {
 
   test('every Ingress backend in a watched zone listens on a port Uptime Kuma may reach', () => {
     const all = synthObjects();
-    const { watchedPorts } = resolveConfig().management.uptimeKuma;
+    const { watchedZones } = resolveConfig().management.uptimeKuma;
+    const allowed = find(all, 'NetworkPolicy', 'uptime-kuma-traffic', 'management').spec.egress.flatMap((r: any) =>
+      r.to.filter((p: any) => p.podSelector).map((p: any) => ({ namespace: p.namespaceSelector.matchLabels['kubernetes.io/metadata.name'], app: p.podSelector.matchLabels['app.kubernetes.io/name'], ports: r.ports.map((x: any) => x.port) })),
+    );
     // Uptime Kuma does not check itself.
-    const ingresses = all.filter((o) => o.kind === 'Ingress' && o.metadata.name !== 'uptime-kuma' && Object.keys(watchedPorts).includes(o.metadata.namespace!));
-    expect(ingresses.length).toBeGreaterThanOrEqual(3);
+    const ingresses = all.filter((o) => o.kind === 'Ingress' && o.metadata.name !== 'uptime-kuma' && (watchedZones as readonly string[]).includes(o.metadata.namespace!));
+    expect(ingresses.length).toBeGreaterThanOrEqual(8);
     for (const ingress of ingresses) {
-      const zone = ingress.metadata.namespace as keyof typeof watchedPorts;
-      expect([ingress.metadata.name, watchedPorts[zone]]).toEqual([ingress.metadata.name, expect.arrayContaining([backendContainerPort(all, ingress)])]);
+      const port = backendContainerPort(all, ingress);
+      expect([ingress.metadata.name, allowed.some((a: any) => a.namespace === ingress.metadata.namespace && a.ports.includes(port))]).toEqual([ingress.metadata.name, true]);
     }
   });
 });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { parse } from 'yaml';
-import { GITEA_SSH_PORT, NPM_ADMIN_SECRET, NPM_CLAIM, WEB_UI_BACKENDS, npmEgressRules, webBackends } from '../lib/apps/nginx-proxy-manager';
+import { GITEA_SSH_PORT, NPM_ADMIN_SECRET, NPM_CLAIM, npmEgressRules, webBackends, webUiBackends } from '../lib/apps/nginx-proxy-manager';
 import { HSTS_SECONDS, PUBLISHED_SSH_PORT, RATE_LIMIT, TRAEFIK_METRICS_PORT, mergeValues, traefikValues } from '../lib/apps/traefik';
 import { computeBudget } from '../lib/budget';
 import { WEB_UIS, resolveConfig } from '../lib/config';
@@ -221,7 +221,7 @@ describe('nginx-proxy-manager mode', () => {
 describe('web UI backends', () => {
   test('every web UI except NPM itself has a backend port', () => {
     for (const ui of WEB_UIS.filter((u) => u.component !== 'nginx-proxy-manager')) {
-      expect([ui.title, WEB_UI_BACKENDS[ui.title]?.port]).toEqual([ui.title, expect.any(Number)]);
+      expect([ui.title, webUiBackends()[ui.title]?.port]).toEqual([ui.title, expect.any(Number)]);
     }
   });
 

@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { NON_PUBLIC_IPV4 } from '../config/cidr';
 import { memoryBytes } from '../config/quantity';
-import { WATCHED_ZONES, ZONES } from '../config';
 import type { ContainerSize, PotatoStackConfig } from '../config';
+import { backendsPerApp, webBackends } from './web-backends';
 import {
   AppDeployment,
   AppPolicy,
@@ -20,8 +20,6 @@ export const UPTIME_KUMA_PORT = 3001;
 export const UPTIME_KUMA_DATA_CLAIM = 'uptime-kuma-data';
 /** The node user of the image; the host preparation script gives it the data folder. */
 export const UPTIME_KUMA_UID = 1000;
-/** Name of the policy, in each watched zone, that lets Uptime Kuma's checks in. */
-export const UPTIME_KUMA_CHECKS_POLICY = 'allow-uptime-kuma-checks';
 
 export interface UptimeKumaProps {
   readonly namespace: string;
@@ -37,13 +35,12 @@ export function nodeHeapMegabytes(size: ContainerSize): number {
 }
 
 /**
- * The zones and container ports Uptime Kuma's monitors may reach, from
- * `management.uptimeKuma.watchedPorts` (zones with no ports are left out).
+ * The web UIs Uptime Kuma's monitors may reach in-cluster: every enabled UI in the zones of
+ * `management.uptimeKuma.watchedZones`, on exactly its container port, one entry per app.
  */
-export function watchedTargets(config: PotatoStackConfig): { namespace: string; ports: readonly number[] }[] {
-  return WATCHED_ZONES.map((zone) => ({ namespace: ZONES[zone].namespace, ports: config.management.uptimeKuma.watchedPorts[zone] })).filter(
-    (t) => t.ports.length > 0,
-  );
+export function watchedTargets(config: PotatoStackConfig): { namespace: string; app: string; ports: number[] }[] {
+  const zones = config.management.uptimeKuma.watchedZones;
+  return backendsPerApp(webBackends(config).filter((b) => b.app !== UPTIME_KUMA_NAME && (zones as readonly string[]).includes(b.namespace)));
 }
 
 /**
@@ -116,7 +113,7 @@ export class UptimeKuma extends Construct {
     });
 
     const clusterChecks: Rule[] = watchedTargets(config).map((t) => ({
-      peers: [{ namespace: t.namespace }],
+      peers: [{ app: t.app, namespace: t.namespace }],
       ports: t.ports.map((port) => ({ port })),
     }));
     new AppPolicy(this, 'policy', {
@@ -133,9 +130,10 @@ export class UptimeKuma extends Construct {
 
     // The other half of each in-cluster check: every zone starts from default-deny ingress.
     for (const t of watchedTargets(config)) {
-      new AppPolicy(this, `checks-${t.namespace}`, {
-        name: UPTIME_KUMA_CHECKS_POLICY,
+      new AppPolicy(this, `checks-${t.namespace}-${t.app}`, {
+        name: `${t.app}-from-uptime-kuma`,
         namespace: t.namespace,
+        app: t.app,
         ingress: [{ peers: [{ app: UPTIME_KUMA_NAME, namespace }], ports: t.ports.map((port) => ({ port })) }],
       });
     }

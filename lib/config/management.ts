@@ -25,13 +25,12 @@ export interface DiunConfig {
 /** Uptime Kuma, the uptime checker. */
 export interface UptimeKumaConfig {
   /**
-   * Container ports, per zone, that Uptime Kuma's monitors may reach in-cluster (for example
-   * `http://gitea.apps.svc:3000`). The policies open exactly these ports of that zone's pods
-   * to Uptime Kuma and nothing else; `[]` keeps Uptime Kuma out of a zone. A NetworkPolicy
-   * sees the pod's port, not the Service port, so list the port the container listens on.
-   * @default apps [80, 3000, 51515], vpn [8080, 5030], monitoring [3000, 9090, 9093], management [9000, 8080]
+   * Zones whose web UIs Uptime Kuma's monitors may check in-cluster (for example
+   * `http://gitea.apps.svc:3000`). The policies open each enabled UI's pod to Uptime Kuma on
+   * exactly its web port, and nothing else; leave a zone out to keep Uptime Kuma away from it.
+   * @default ['apps', 'vpn', 'monitoring', 'management']
    */
-  readonly watchedPorts: Readonly<Record<WatchedZone, readonly number[]>>;
+  readonly watchedZones: readonly WatchedZone[];
 }
 
 /** Settings of the management zone (Portainer, Uptime Kuma, Dozzle, Diun). */
@@ -43,16 +42,7 @@ export interface ManagementConfig {
 export const DEFAULT_MANAGEMENT: ManagementConfig = {
   diun: { schedule: '0 */6 * * *', watchRepo: true, maxTags: 5 },
   uptimeKuma: {
-    watchedPorts: {
-      // homepage 3000, nextcloud (apache) 80, gitea 3000, kopia 51515
-      apps: [80, 3000, 51515],
-      // qBittorrent 8080 and slskd 5030, both through gluetun's FIREWALL_INPUT_PORTS
-      vpn: [8080, 5030],
-      // grafana 3000, prometheus 9090, alertmanager 9093
-      monitoring: [3000, 9090, 9093],
-      // portainer 9000, dozzle 8080
-      management: [9000, 8080],
-    },
+    watchedZones: WATCHED_ZONES,
   },
 };
 
@@ -83,16 +73,13 @@ export function checkManagement(management: ManagementConfig, report: Report): v
   if (!Number.isInteger(diun.maxTags) || diun.maxTags < 1 || diun.maxTags > 20) {
     report('management.diun.maxTags', diun.maxTags, 'a whole number from 1 to 20');
   }
-  for (const zone of WATCHED_ZONES) {
-    const ports = uptimeKuma.watchedPorts[zone];
-    const prop = `management.uptimeKuma.watchedPorts.${zone}`;
-    if (!Array.isArray(ports)) {
-      report(prop, ports, 'a list of TCP ports such as [3000, 8080] (or [] for none)');
-      continue;
-    }
-    ports.forEach((port, i) => {
-      if (!Number.isInteger(port) || port < 1 || port > 65535) report(`${prop}[${i}]`, port, 'a TCP port between 1 and 65535');
-      else if (ports.indexOf(port) !== i) report(`${prop}[${i}]`, port, 'each port listed once');
+  const zones = uptimeKuma.watchedZones;
+  if (!Array.isArray(zones)) {
+    report('management.uptimeKuma.watchedZones', zones, `a list of zones from ${WATCHED_ZONES.join(', ')} (or [] for none)`);
+  } else {
+    zones.forEach((zone, i) => {
+      if (!WATCHED_ZONES.includes(zone)) report(`management.uptimeKuma.watchedZones[${i}]`, zone, `one of ${WATCHED_ZONES.join(', ')}`);
+      else if (zones.indexOf(zone) !== i) report(`management.uptimeKuma.watchedZones[${i}]`, zone, 'each zone listed once');
     });
   }
 }
