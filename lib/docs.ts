@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
 import { budgetSummary, budgetTable, computeBudget } from './budget';
 import type { PotatoStackConfig } from './config';
 import { seedMapTable } from './seed-map';
@@ -9,7 +12,19 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
   return {
     budget: `${budgetTable(budget)}\n\n${budgetSummary(budget)}`,
     'seed-map': seedMapTable(),
+    connectivity: connectivityTable(),
   };
+}
+
+/** docs/expected-connectivity.yaml (checked against the real analyzer by the integration suite) as a table. */
+export function connectivityTable(file = path.join(__dirname, '..', 'docs', 'expected-connectivity.yaml')): string {
+  const doc = parse(fs.readFileSync(file, 'utf8')) as { flows: Array<{ id: string; flow: string; connections: Array<{ src: string; dst: string; conn: string }> }> };
+  const name = (endpoint: string) => endpoint.replace(/\[(Deployment|DaemonSet|CronJob|StatefulSet)\]$/, '');
+  const lines = ['| flow | from | to | ports |', '|---|---|---|---|'];
+  for (const flow of doc.flows) {
+    for (const c of flow.connections) lines.push(`| ${flow.id} | ${name(c.src)} | ${name(c.dst)} | ${c.conn} |`);
+  }
+  return [...doc.flows.map((f) => `- **${f.id}**: ${f.flow}`), '', ...lines].join('\n');
 }
 
 /** The README with every generated section replaced; throws when a marker pair is missing. */

@@ -41,10 +41,17 @@ spec:
     spec: {containers: [{name: coredns, image: rancher/mirrored-coredns-coredns, ports: [{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP}]}]}
 `;
 
-/** Copies the manifests of a directory plus the k3s model into a fresh directory for the analyzer. */
-export function analysisDir(manifestDir: string, extraYaml: Record<string, string> = {}): string {
+/**
+ * Copies the manifests of a directory plus the k3s model into a fresh directory for the
+ * analyzer, leaving out the objects `drop` matches.
+ */
+export function analysisDir(manifestDir: string, extraYaml: Record<string, string> = {}, drop: (object: any) => boolean = () => false): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-netpol-'));
-  for (const file of fs.readdirSync(manifestDir).filter((f) => f.endsWith('.yaml'))) fs.copyFileSync(path.join(manifestDir, file), path.join(dir, file));
+  for (const file of fs.readdirSync(manifestDir).filter((f) => f.endsWith('.yaml'))) {
+    // Kept as written (re-serializing could change how a scalar is typed); whole documents are dropped.
+    const docs = fs.readFileSync(path.join(manifestDir, file), 'utf8').split(/^---$/m);
+    fs.writeFileSync(path.join(dir, file), docs.filter((doc) => !drop(parse(doc))).join('---'));
+  }
   fs.writeFileSync(path.join(dir, 'k3s-model.yaml'), K3S_MODEL);
   for (const [name, text] of Object.entries(extraYaml)) fs.writeFileSync(path.join(dir, name), text);
   return dir;
@@ -57,6 +64,64 @@ export function analyze(dir: string): Connection[] {
   const all = JSON.parse(output) as Connection[];
   const ours = (endpoint: string) => /^[a-z0-9-]+\/[a-z0-9-]+\[/.test(endpoint) && !endpoint.startsWith('kube-system/');
   return all.filter((c) => ours(c.src) || ours(c.dst));
+}
+
+/** An IPv4 range `a.b.c.d-e.f.g.h` as [first, last] numbers. */
+function rangeOf(text: string): [number, number] | undefined {
+  const match = /^(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (!match) return undefined;
+  const num = (ip: string) => ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  return [num(match[1]), num(match[2])];
+}
+
+function cidrRange(cidr: string): [number, number] {
+  const [address, prefix] = cidr.split('/');
+  const start = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  return [start, start + 2 ** (32 - Number(prefix)) - 1];
+}
+
+/** Public IPv4 space as the analyzer splits it: everything outside the non-public ranges. */
+function publicSegments(nonPublic: readonly string[]): Array<[number, number]> {
+  const holes = nonPublic.map(cidrRange).sort((a, b) => a[0] - b[0]);
+  const segments: Array<[number, number]> = [];
+  let next = 0;
+  for (const [start, end] of holes) {
+    if (start > next) segments.push([next, start - 1]);
+    next = Math.max(next, end + 1);
+  }
+  if (next <= 2 ** 32 - 1) segments.push([next, 2 ** 32 - 1]);
+  return segments;
+}
+
+/**
+ * Names address ranges so the matrix reads as the flow table: `{internet}` when a workload
+ * reaches exactly all public IPv4 space on some ports (the analyzer prints it as several
+ * ranges), and the given names for exact ranges such as the node range. Anything else stays
+ * as printed, so a partial or wider range still shows up as a difference.
+ */
+export function nameRanges(connections: readonly Connection[], names: Record<string, string>, nonPublic: readonly string[]): Connection[] {
+  const publics = publicSegments(nonPublic).map(([a, b]) => `${a}-${b}`);
+  const named = new Map(Object.entries(names).map(([cidr, name]) => [cidrRange(cidr).join('-'), name]));
+  const result: Connection[] = [];
+  const publicHits = new Map<string, Set<string>>();
+  for (const c of connections) {
+    const range = rangeOf(c.dst);
+    const id = range?.join('-');
+    if (id && publics.includes(id)) {
+      const group = `${c.src}\u0000${c.conn}`;
+      publicHits.set(group, (publicHits.get(group) ?? new Set()).add(id));
+    } else if (id && named.has(id)) {
+      result.push({ ...c, dst: named.get(id)! });
+    } else {
+      result.push(c);
+    }
+  }
+  for (const [group, hits] of publicHits) {
+    const [src, conn] = group.split('\u0000');
+    if (hits.size === publics.length) result.push({ src, dst: '{internet}', conn });
+    else for (const id of hits) result.push({ src, dst: `{part of the internet: ${id}}`, conn });
+  }
+  return result.sort((a, b) => key(a).localeCompare(key(b)));
 }
 
 /** The expected matrix, as `src => dst : conn` lines. */
