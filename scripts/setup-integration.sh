@@ -26,9 +26,7 @@ if ! command -v go >/dev/null 2>&1; then
   echo "Go is required to build the kube-apiserver and the NetworkPolicy analyzer: install Go >= 1.24 (https://go.dev/dl) and re-run" >&2
   exit 1
 fi
-if [ -x tools/build.sh ]; then
-  tools/build.sh
-fi
+tools/build.sh
 
 # promtool and amtool at the versions the stack deploys (Debian ships Prometheus 2.42 and
 # Alertmanager 0.25), read from the image catalog, into tools/bin (cached by a stamp).
