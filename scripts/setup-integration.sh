@@ -56,3 +56,23 @@ build_prometheus_tools() {
   fi
 }
 build_prometheus_tools
+
+# kopia at the version the stack deploys (read from the image catalog), for the snapshot
+# script test. Built from a copy of the module's source: `go install kopia@version` also asks
+# the proxy for the module's version list, which some proxies refuse.
+build_kopia() {
+  local root version src
+  root="$PWD"
+  version="$(sed -n 's#.*docker.io/kopia/kopia:\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/kopia ] || [ "$(cat tools/bin/.kopia.stamp 2>/dev/null)" != "$version" ]; then
+    echo "building kopia $version (github.com/kopia/kopia@v$version; a few minutes)"
+    go mod download "github.com/kopia/kopia@v$version"
+    src="$(mktemp -d)"
+    cp -r "$(go env GOMODCACHE)/github.com/kopia/kopia@v$version/." "$src" && chmod -R u+w "$src"
+    (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/kopia/kopia/repo.BuildVersion=$version" -o "$root/tools/bin/kopia" .)
+    rm -rf "$src"
+    echo "$version" > tools/bin/.kopia.stamp
+  fi
+}
+build_kopia

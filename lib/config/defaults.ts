@@ -1,5 +1,6 @@
 import { COMPONENTS, COMPONENT_NAMES, ComponentName } from './components';
 import { DEFAULT_IMAGES } from './images';
+import { DEFAULT_KOPIA } from './kopia';
 import { DEFAULT_MANAGEMENT } from './management';
 import { DEFAULT_POSTGRES } from './postgres';
 import { DEFAULT_ALERT_RECEIVERS, DEFAULT_PROMETHEUS } from './prometheus';
@@ -55,6 +56,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
   },
   postgres: DEFAULT_POSTGRES,
   management: DEFAULT_MANAGEMENT,
+  kopia: DEFAULT_KOPIA,
   vpn: DEFAULT_VPN,
   components: defaultComponents(),
   images: DEFAULT_IMAGES,

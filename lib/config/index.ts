@@ -9,6 +9,7 @@ export * from './images';
 export * from './volumes';
 export * from './zones';
 export * from './vpn';
+export * from './kopia';
 export * from './management';
 export * from './postgres';
 export * from './prometheus';

@@ -1,5 +1,6 @@
 import type { ComponentName } from './components';
 import type { ImageName } from './images';
+import type { KopiaConfig } from './kopia';
 import type { ManagementConfig } from './management';
 import type { PostgresConfig } from './postgres';
 import type { AlertReceiverSettings, PrometheusSettings } from './prometheus';
@@ -136,6 +137,8 @@ export interface PotatoStackConfig {
   readonly management: ManagementConfig;
   /** Gitea's PostgreSQL server (its major version). */
   readonly postgres: PostgresConfig;
+  /** Kopia's nightly snapshot job (schedule, time limit). */
+  readonly kopia: KopiaConfig;
   /** VPN zone: provider, tunnel type, P2P apps and the cache cleanup. */
   readonly vpn: VpnConfig;
   /** Enable flag and size of every component. */

@@ -1,6 +1,7 @@
 import { isIpv4Cidr } from './cidr';
 import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
 import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
+import { checkKopia } from './kopia';
 import { checkManagement } from './management';
 import { checkPostgres } from './postgres';
 import { checkPrometheusAndAlerts } from './prometheus';
@@ -199,6 +200,7 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   checkComponents(config, report);
   checkImages(config, report);
   checkVpn(config, report);
+  checkKopia(config.kopia, report);
   checkPostgres(config, report);
   return problems;
 }
