@@ -108,3 +108,10 @@ test('the default stack fits the board', () => {
   expect(report.problems).toEqual([]);
   expect(report.peakRequests).toBeLessThanOrEqual(report.available);
 });
+
+test('nginx-proxy-manager mode needs one component less than the default stack, as the README says', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-budget-'));
+  expect(() => synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' } }), outdir)).toThrow(/memory requests 1232Mi .* exceed the 1208Mi/);
+  const report = synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { portainer: { enabled: false } } }), outdir);
+  expect(report.problems).toEqual([]);
+});

@@ -8,7 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { parseAllDocuments } from 'yaml';
+import { resolveConfig } from '../../lib/config';
+import { synthesize } from '../../lib/stack';
 import { RunningApiServer, startApiServer } from './support/apiserver';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
 import { ROOT, requireTool, sharedDir } from './support/tools';
@@ -20,6 +23,12 @@ let server: RunningApiServer;
 let kube: Kube;
 const manifests = loadManifests(DIST);
 const objects = manifests.map((m) => m.object);
+
+// The alternative ingress mode is not in dist/: synthesize it so the server judges it too
+// (with Portainer off, as its README section advises, to fit the memory budget).
+const npmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-npm-mode-'));
+synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { portainer: { enabled: false } } }), npmDir);
+const npmObjects = loadManifests(npmDir).map((m) => m.object);
 
 /** The CRDs (from shared/crds) that define the custom kinds dist/ uses. */
 function requiredCrds(): KubeObject[] {
@@ -78,7 +87,8 @@ beforeAll(async () => {
     if (created.status !== 201) throw new Error(`installing CRD ${crd.metadata.name}: ${rejection(created)}`);
     await waitEstablished(crd);
   }
-  for (const ns of objects.filter((o) => o.kind === 'Namespace')) {
+  const namespaces = new Map([...objects, ...npmObjects].filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, o]));
+  for (const ns of namespaces.values()) {
     const created = await kube.create(ns);
     if (created.status !== 201) throw new Error(`creating namespace ${ns.metadata.name}: ${rejection(created)}`);
   }
@@ -108,6 +118,16 @@ test("every workload's pod passes its namespace's Pod Security level", async () 
   const failures: string[] = [];
   for (const workload of workloads) failures.push(...(await check(podFromTemplate(workload), true)));
   console.log(`pod templates submitted as Pods: ${workloads.length}, ${failures.length} rejected`);
+  expect(failures).toEqual([]);
+});
+
+test('the nginx-proxy-manager mode passes the same checks', async () => {
+  const failures: string[] = [];
+  for (const object of npmObjects) failures.push(...(await check(object)));
+  const workloads = npmObjects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
+  for (const workload of workloads) failures.push(...(await check(podFromTemplate(workload), true)));
+  expect(npmObjects.some((o) => o.kind === 'Deployment' && o.metadata.name === 'nginx-proxy-manager')).toBe(true);
+  console.log(`nginx-proxy-manager mode: ${npmObjects.length} objects and ${workloads.length} pod templates, ${failures.length} rejected`);
   expect(failures).toEqual([]);
 });
 
