@@ -5,8 +5,14 @@ import { Gitea } from '../lib/apps/gitea';
 import { Homepage } from '../lib/apps/homepage';
 import { Kopia } from '../lib/apps/kopia';
 import { MARIADB } from '../lib/apps/mariadb';
-import { Nextcloud } from '../lib/apps/nextcloud';
+import { Nextcloud, NextcloudDatabase } from '../lib/apps/nextcloud';
 import { GITEA_POSTGRES } from '../lib/apps/postgres';
+
+/** What an app needs to reach its database server and sign in (the password Secret's name and key). */
+function databaseClient(db: typeof MARIADB | typeof GITEA_POSTGRES): NextcloudDatabase {
+  const { host, port, namespace, app, database, user, secret } = db;
+  return { host, port, namespace, app, database, user, passwordSecret: { name: secret.name, key: secret.passwordKey } };
+}
 
 /**
  * Application zone (`apps`, Pod Security baseline): Nextcloud, Gitea, Kopia and Homepage.
@@ -18,33 +24,10 @@ export class AppsChart extends PotatoChart {
     super(scope, id, config);
     const namespace = ZONES.apps.namespace;
     if (this.enabled('nextcloud')) {
-      new Nextcloud(this, 'nextcloud', {
-        namespace,
-        database: {
-          host: MARIADB.host,
-          port: MARIADB.port,
-          namespace: MARIADB.namespace,
-          app: MARIADB.app,
-          database: MARIADB.database,
-          user: MARIADB.user,
-          passwordSecret: { name: MARIADB.secret.name, key: MARIADB.secret.passwordKey },
-        },
-      });
+      new Nextcloud(this, 'nextcloud', { namespace, database: databaseClient(MARIADB) });
     }
     if (this.enabled('gitea')) {
-      new Gitea(this, 'gitea', {
-        namespace,
-        database: {
-          host: GITEA_POSTGRES.host,
-          port: GITEA_POSTGRES.port,
-          namespace: GITEA_POSTGRES.namespace,
-          app: GITEA_POSTGRES.app,
-          database: GITEA_POSTGRES.database,
-          user: GITEA_POSTGRES.user,
-          passwordSecret: { name: GITEA_POSTGRES.secret.name, key: GITEA_POSTGRES.secret.passwordKey },
-          maxConnections: GITEA_POSTGRES.maxConnections,
-        },
-      });
+      new Gitea(this, 'gitea', { namespace, database: { ...databaseClient(GITEA_POSTGRES), maxConnections: GITEA_POSTGRES.maxConnections } });
     }
     if (this.enabled('kopia')) new Kopia(this, 'kopia', { namespace });
     if (this.enabled('homepage')) new Homepage(this, 'homepage', { namespace });

@@ -1,11 +1,9 @@
 import { Construct } from 'constructs';
-import { PotatoStackConfig, ZONES, webUi } from '../lib/config';
-import { AppPolicy, PotatoChart, WebIngress, ingressControllerPeer } from '../lib/constructs';
+import { PotatoStackConfig, ZONES } from '../lib/config';
+import { AppPolicy, PotatoChart } from '../lib/constructs';
 import { CacheCleanup } from '../lib/apps/vpn/cache-cleanup';
 import { tunnelEgressRule } from '../lib/apps/vpn/gluetun';
 import { VpnPod } from '../lib/apps/vpn/pod';
-import { QBITTORRENT_WEB_PORT } from '../lib/apps/vpn/qbittorrent';
-import { SLSKD_WEB_PORT } from '../lib/apps/vpn/slskd';
 import { VPN_POD } from '../lib/names';
 
 /**
@@ -19,28 +17,13 @@ export class VpnChart extends PotatoChart {
     const namespace = ZONES.vpn.namespace;
     const pod = new VpnPod(this, 'pod', { namespace });
 
-    new WebIngress(this, 'qbittorrent-ingress', {
-      name: 'qbittorrent',
-      namespace,
-      subdomain: webUi('qBittorrent').subdomain,
-      serviceName: pod.services.qbittorrent.name,
-      servicePort: 'http',
-    });
-    new WebIngress(this, 'slskd-ingress', {
-      name: 'slskd',
-      namespace,
-      subdomain: webUi('slskd').subdomain,
-      serviceName: pod.services.slskd.name,
-      servicePort: 'http',
-    });
-
     // Second killswitch layer: even with gluetun's firewall gone, the pod reaches nothing but
     // VPN servers on the transport port, and only the proxy reaches the two web UIs.
     new AppPolicy(this, 'vpn-from-proxy', {
       name: 'vpn-from-proxy',
       namespace,
       app: VPN_POD,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: QBITTORRENT_WEB_PORT }, { port: SLSKD_WEB_PORT }] }],
+      ingress: [pod.webRule],
     });
     new AppPolicy(this, 'vpn-tunnel-only', {
       name: 'vpn-tunnel-only',

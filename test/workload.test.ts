@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
 import { resolveConfig } from '../lib/config';
-import { AppDeployment, LongRunningContainerProps, PotatoChart, ScheduledJob, httpProbe, startupWindow, tcpProbe } from '../lib/constructs';
+import { AppDeployment, LongRunningContainerProps, NodeDaemonSet, PotatoChart, ScheduledJob, httpProbe, memoryLimitBytes, startupWindow, tcpProbe } from '../lib/constructs';
 
 const config = resolveConfig();
 const size = config.components.gitea.containers.gitea;
@@ -104,4 +104,30 @@ test('ScheduledJob never overlaps, uses the configured time zone and OnFailure r
   expect(job.kind).toBe('CronJob');
   expect(job.spec).toMatchObject({ schedule: '*/5 * * * *', timeZone: 'Europe/Berlin', concurrencyPolicy: 'Forbid' });
   expect(job.spec.jobTemplate.spec.template.spec.restartPolicy).toBe('OnFailure');
+});
+
+describe('NodeDaemonSet', () => {
+  test('shares name, labels, selector and pod template with AppDeployment, but rolls one node at a time', () => {
+    const c = chart();
+    const props = { name: 'demo', namespace: 'monitoring', role: 'exporter', containers: [web], runAs: { uid: 1000, gid: 1000 } };
+    const deployment = new AppDeployment(c, 'd', props);
+    const daemonSet = new NodeDaemonSet(c, 'ds', props);
+    expect([daemonSet.name, daemonSet.namespace, daemonSet.selector]).toEqual([deployment.name, deployment.namespace, deployment.selector]);
+    const [d, ds] = c.toJson();
+    expect(ds.kind).toBe('DaemonSet');
+    expect(ds.metadata).toEqual(d.metadata);
+    expect(ds.spec.selector).toEqual(d.spec.selector);
+    expect(ds.spec.template).toEqual(d.spec.template);
+    expect(ds.spec.revisionHistoryLimit).toBe(3);
+    expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    expect(ds.spec.replicas).toBeUndefined();
+    expect(ds.spec.strategy).toBeUndefined();
+  });
+});
+
+describe('memoryLimitBytes', () => {
+  test('reads the limit, not the request, and refuses what it cannot parse', () => {
+    expect(memoryLimitBytes({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '96Mi' } })).toBe(96 * 1024 ** 2);
+    expect(() => memoryLimitBytes({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '96MB' } })).toThrow("unparsable memory limit '96MB'");
+  });
 });

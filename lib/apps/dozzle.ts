@@ -2,15 +2,13 @@ import { Construct } from 'constructs';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   ApiIdentity,
   ApiRule,
   PotatoChart,
-  WebIngress,
+  ProxiedWebUi,
   apiServerEgress,
   goMemLimit,
   httpProbe,
-  ingressControllerPeer,
   startupWindow,
 } from '../constructs';
 
@@ -94,26 +92,13 @@ export class Dozzle extends Construct {
       ],
     });
 
-    new AppService(this, 'service', {
-      name: DOZZLE_NAME,
-      namespace,
-      role: 'server',
-      ports: [{ name: 'http', port: DOZZLE_PORT }],
-    });
-
-    new WebIngress(this, 'ingress', {
-      name: DOZZLE_NAME,
-      namespace,
-      subdomain: props.subdomain,
-      serviceName: DOZZLE_NAME,
-      servicePort: 'http',
-    });
+    const ui = new ProxiedWebUi(this, 'ui', { name: DOZZLE_NAME, namespace, role: 'server', subdomain: props.subdomain, port: DOZZLE_PORT });
 
     new AppPolicy(this, 'policy', {
       name: `${DOZZLE_NAME}-traffic`,
       namespace,
       app: DOZZLE_NAME,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: DOZZLE_PORT }] }],
+      ingress: [ui.ingressRule],
       egress: apiServerEgress(config),
     });
   }

@@ -2,13 +2,11 @@ import { Construct } from 'constructs';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   PotatoChart,
-  WebIngress,
+  ProxiedWebUi,
   goMemLimit,
   hostFor,
   httpProbe,
-  ingressControllerPeer,
   startupWindow,
 } from '../constructs';
 import { PUBLISHED_SSH_PORT } from './traefik';
@@ -125,22 +123,21 @@ export class Gitea extends Construct {
       ],
     });
 
-    new AppService(this, 'Service', {
+    const ui = new ProxiedWebUi(this, 'Ui', {
       name: GITEA,
       namespace,
       role: 'server',
-      ports: [
-        { name: 'http', port: GITEA_PORTS.http },
-        { name: 'ssh', port: GITEA_PORTS.ssh },
-      ],
+      subdomain: GITEA_SUBDOMAIN,
+      port: GITEA_PORTS.http,
+      extraPorts: [{ name: 'ssh', port: GITEA_PORTS.ssh }],
     });
-    new WebIngress(this, 'Ingress', { name: GITEA, namespace, subdomain: GITEA_SUBDOMAIN, serviceName: GITEA, servicePort: 'http' });
 
     new AppPolicy(this, 'Policy', {
       name: GITEA,
       namespace,
       app: GITEA,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: GITEA_PORTS.http }, { port: GITEA_PORTS.ssh }] }],
+      // The proxy also forwards Git over SSH.
+      ingress: [{ ...ui.ingressRule, ports: [...ui.ingressRule.ports, { port: GITEA_PORTS.ssh }] }],
       egress: [{ peers: [{ app: database.app, namespace: database.namespace }], ports: [{ port: database.port }] }],
     });
   }

@@ -3,20 +3,18 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import { COMPONENTS, PotatoStackConfig, WEB_UIS, WebUi, ZONES } from '../config';
-import { memoryBytes } from '../config/quantity';
 import {
   ApiIdentity,
   ApiRule,
   AppDeployment,
   AppPolicy,
-  AppService,
   PotatoChart,
-  WebIngress,
+  ProxiedWebUi,
   apiServerEgress,
   appLabels,
   hostFor,
   httpProbe,
-  ingressControllerPeer,
+  memoryLimitBytes,
   startupWindow,
 } from '../constructs';
 
@@ -127,7 +125,7 @@ export class Homepage extends Construct {
     const files = renderHomepageConfig(config);
     const configMapName = `${HOMEPAGE}-config`;
     const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16);
-    const limitMi = Math.floor((memoryBytes(size.limits.memory) ?? 0) / 1024 ** 2);
+    const limitMi = Math.floor(memoryLimitBytes(size) / 1024 ** 2);
 
     new k8s.KubeConfigMap(this, 'Config', { metadata: { name: configMapName, namespace, labels: appLabels(HOMEPAGE, 'config') }, data: files });
     new ApiIdentity(this, 'ApiIdentity', { name: HOMEPAGE, namespace, rules: HOMEPAGE_CLUSTER_RULES });
@@ -172,14 +170,13 @@ export class Homepage extends Construct {
       ],
     });
 
-    new AppService(this, 'Service', { name: HOMEPAGE, namespace, role: 'dashboard', ports: [{ name: 'http', port: HOMEPAGE_PORT }] });
-    new WebIngress(this, 'Ingress', { name: HOMEPAGE, namespace, subdomain: HOMEPAGE_SUBDOMAIN, serviceName: HOMEPAGE, servicePort: 'http' });
+    const ui = new ProxiedWebUi(this, 'Ui', { name: HOMEPAGE, namespace, role: 'dashboard', subdomain: HOMEPAGE_SUBDOMAIN, port: HOMEPAGE_PORT });
 
     new AppPolicy(this, 'Policy', {
       name: HOMEPAGE,
       namespace,
       app: HOMEPAGE,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: HOMEPAGE_PORT }] }],
+      ingress: [ui.ingressRule],
       egress: apiServerEgress(config),
     });
   }

@@ -1,22 +1,20 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { ServersTransport } from '../../imports/traefik-serverstransports-traefik.io';
 import { ContainerSize, VOLUMES, VolumeSpec } from '../config';
 import { memoryBytes } from '../config/quantity';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   PotatoChart,
+  ProxiedWebUi,
   ScheduledJob,
   SecurityException,
-  WebIngress,
   appLabels,
   goMemLimit,
-  ingressControllerPeer,
   startupWindow,
   tcpProbe,
 } from '../constructs';
+import { prometheusPeer, scrapeAnnotations } from './monitoring/peers';
 
 export const KOPIA = 'kopia';
 export const KOPIA_SUBDOMAIN = 'backup';
@@ -186,7 +184,7 @@ export class Kopia extends Construct {
       name: KOPIA,
       namespace,
       role: 'backup-server',
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(KOPIA_PORTS.metrics), 'prometheus.io/path': '/metrics' },
+      annotations: scrapeAnnotations(KOPIA_PORTS.metrics),
       volumes: [
         { name: 'repository', claim: 'kopia-repository' },
         { name: 'cache', claim: 'kopia-cache' },
@@ -244,36 +242,24 @@ export class Kopia extends Construct {
 
     new KopiaSnapshotJob(this, 'Snapshot', { namespace, scriptMap });
 
-    const traefik = config.ingress.mode === 'traefik';
-    const transportName = KOPIA;
-    new AppService(this, 'Service', {
+    const ui = new ProxiedWebUi(this, 'Ui', {
       name: KOPIA,
       namespace,
       role: 'backup-server',
-      ports: [{ name: 'https', port: KOPIA_PORTS.https }],
-      // Traefik speaks HTTPS to Kopia and checks its certificate (see the ServersTransport).
-      annotations: traefik
-        ? {
-            'traefik.ingress.kubernetes.io/service.serversscheme': 'https',
-            'traefik.ingress.kubernetes.io/service.serverstransport': `${namespace}-${transportName}@kubernetescrd`,
-          }
-        : undefined,
+      subdomain: KOPIA_SUBDOMAIN,
+      port: KOPIA_PORTS.https,
+      portName: 'https',
+      // Traefik speaks HTTPS to Kopia and checks its certificate.
+      httpsBackend: { serverName: kopiaServerName(namespace), caSecret: KOPIA_TLS_SECRET.name },
     });
-    if (traefik) {
-      new ServersTransport(this, 'Transport', {
-        metadata: { name: transportName, namespace, labels: appLabels(KOPIA, 'ingress') },
-        spec: { serverName: kopiaServerName(namespace), rootCAs: [{ secret: KOPIA_TLS_SECRET.name }] },
-      });
-    }
-    new WebIngress(this, 'Ingress', { name: KOPIA, namespace, subdomain: KOPIA_SUBDOMAIN, serviceName: KOPIA, servicePort: 'https' });
 
     new AppPolicy(this, 'Policy', {
       name: KOPIA,
       namespace,
       app: KOPIA,
       ingress: [
-        { peers: [ingressControllerPeer(config)], ports: [{ port: KOPIA_PORTS.https }] },
-        { peers: [{ app: 'prometheus', namespace: 'monitoring' }], ports: [{ port: KOPIA_PORTS.metrics }] },
+        ui.ingressRule,
+        { peers: [prometheusPeer], ports: [{ port: KOPIA_PORTS.metrics }] },
       ],
     });
   }

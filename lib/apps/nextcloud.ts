@@ -2,21 +2,19 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { ContainerSize, PotatoStackConfig } from '../config';
 import { NON_PUBLIC_IPV4 } from '../config/cidr';
-import { memoryBytes } from '../config/quantity';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   EnvValue,
   PodVolume,
   PotatoChart,
+  ProxiedWebUi,
   ScheduledJob,
   VolumeMount,
-  WebIngress,
   appLabels,
   hostFor,
   httpProbe,
-  ingressControllerPeer,
+  memoryLimitBytes,
   startupWindow,
 } from '../constructs';
 
@@ -53,9 +51,7 @@ export interface NextcloudProps {
 }
 
 function limitMi(size: ContainerSize): number {
-  const bytes = memoryBytes(size.limits.memory);
-  if (bytes === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
-  return Math.floor(bytes / 1024 ** 2);
+  return Math.floor(memoryLimitBytes(size) / 1024 ** 2);
 }
 
 /**
@@ -228,8 +224,7 @@ export class Nextcloud extends Construct {
       ],
     });
 
-    new AppService(this, 'Service', { name: NEXTCLOUD, namespace, role: 'server', ports: [{ name: 'http', port: NEXTCLOUD_HTTP_PORT }] });
-    new WebIngress(this, 'Ingress', { name: NEXTCLOUD, namespace, subdomain: NEXTCLOUD_SUBDOMAIN, serviceName: NEXTCLOUD, servicePort: 'http' });
+    const ui = new ProxiedWebUi(this, 'Ui', { name: NEXTCLOUD, namespace, role: 'server', subdomain: NEXTCLOUD_SUBDOMAIN, port: NEXTCLOUD_HTTP_PORT });
 
     const db = { peers: [{ app: database.app, namespace: database.namespace }], ports: [{ port: database.port }] };
     // App store, update checks, federation and link previews: public HTTPS only.
@@ -238,7 +233,7 @@ export class Nextcloud extends Construct {
       name: NEXTCLOUD,
       namespace,
       app: NEXTCLOUD,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: NEXTCLOUD_HTTP_PORT }] }],
+      ingress: [ui.ingressRule],
       egress: [db, internet],
     });
     // Background jobs (update notifications, app updates) make the same outbound calls as the server.

@@ -2,14 +2,12 @@ import { Construct } from 'constructs';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   ApiIdentity,
   PotatoChart,
-  WebIngress,
+  ProxiedWebUi,
   apiServerEgress,
   goMemLimit,
   httpProbe,
-  ingressControllerPeer,
   startupWindow,
 } from '../constructs';
 
@@ -83,26 +81,13 @@ export class Portainer extends Construct {
       ],
     });
 
-    new AppService(this, 'service', {
-      name: PORTAINER_NAME,
-      namespace,
-      role: 'server',
-      ports: [{ name: 'http', port: PORTAINER_HTTP_PORT }],
-    });
-
-    new WebIngress(this, 'ingress', {
-      name: PORTAINER_NAME,
-      namespace,
-      subdomain: props.subdomain,
-      serviceName: PORTAINER_NAME,
-      servicePort: 'http',
-    });
+    const ui = new ProxiedWebUi(this, 'ui', { name: PORTAINER_NAME, namespace, role: 'server', subdomain: props.subdomain, port: PORTAINER_HTTP_PORT });
 
     new AppPolicy(this, 'policy', {
       name: `${PORTAINER_NAME}-traffic`,
       namespace,
       app: PORTAINER_NAME,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: PORTAINER_HTTP_PORT }] }],
+      ingress: [ui.ingressRule],
       // The Kubernetes API only: no templates or update checks from the internet.
       egress: apiServerEgress(config),
     });

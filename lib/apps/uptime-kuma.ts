@@ -1,17 +1,15 @@
 import { Construct } from 'constructs';
 import { NON_PUBLIC_IPV4 } from '../config/cidr';
-import { memoryBytes } from '../config/quantity';
 import type { ContainerSize, PotatoStackConfig } from '../config';
 import { backendsPerApp, webBackends } from './web-backends';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   PotatoChart,
+  ProxiedWebUi,
   Rule,
-  WebIngress,
   httpProbe,
-  ingressControllerPeer,
+  memoryLimitBytes,
   startupWindow,
 } from '../constructs';
 
@@ -29,9 +27,7 @@ export interface UptimeKumaProps {
 
 /** V8 old-space cap: about 60 % of the limit, leaving room for buffers, code and the SQLite cache. */
 export function nodeHeapMegabytes(size: ContainerSize): number {
-  const bytes = memoryBytes(size.limits.memory);
-  if (bytes === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
-  return Math.floor((bytes * 0.6) / 1024 ** 2);
+  return Math.floor((memoryLimitBytes(size) * 0.6) / 1024 ** 2);
 }
 
 /**
@@ -97,20 +93,7 @@ export class UptimeKuma extends Construct {
       ],
     });
 
-    new AppService(this, 'service', {
-      name: UPTIME_KUMA_NAME,
-      namespace,
-      role: 'server',
-      ports: [{ name: 'http', port: UPTIME_KUMA_PORT }],
-    });
-
-    new WebIngress(this, 'ingress', {
-      name: UPTIME_KUMA_NAME,
-      namespace,
-      subdomain: props.subdomain,
-      serviceName: UPTIME_KUMA_NAME,
-      servicePort: 'http',
-    });
+    const ui = new ProxiedWebUi(this, 'ui', { name: UPTIME_KUMA_NAME, namespace, role: 'server', subdomain: props.subdomain, port: UPTIME_KUMA_PORT });
 
     const clusterChecks: Rule[] = watchedTargets(config).map((t) => ({
       peers: [{ app: t.app, namespace: t.namespace }],
@@ -120,7 +103,7 @@ export class UptimeKuma extends Construct {
       name: `${UPTIME_KUMA_NAME}-traffic`,
       namespace,
       app: UPTIME_KUMA_NAME,
-      ingress: [{ peers: [ingressControllerPeer(config)], ports: [{ port: UPTIME_KUMA_PORT }] }],
+      ingress: [ui.ingressRule],
       egress: [
         ...clusterChecks,
         // Public sites and HTTPS notification services; never the LAN or the cluster this way.

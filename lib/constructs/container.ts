@@ -195,7 +195,12 @@ export function startupWindow(probe: k8s.Probe, minutes: number): k8s.Probe {
  * the garbage collector works harder before the kernel OOM-kills the container.
  */
 export function goMemLimit(size: ContainerSize, fraction = 0.8): string {
+  return `${Math.floor((memoryLimitBytes(size) * fraction) / 1024 ** 2)}MiB`;
+}
+
+/** Bytes of a container's memory limit, the base of every heap or cache setting derived from it. */
+export function memoryLimitBytes(size: ContainerSize): number {
   const bytes = memoryBytes(size.limits.memory);
   if (bytes === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
-  return `${Math.floor((bytes * fraction) / 1024 ** 2)}MiB`;
+  return bytes;
 }

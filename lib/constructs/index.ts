@@ -7,4 +7,5 @@ export * from './storage';
 export * from './workload';
 export * from './zone-namespace';
 export * from './web-ingress';
+export * from './web-ui';
 export * from './api-access';

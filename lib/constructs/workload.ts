@@ -154,51 +154,50 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
   };
 }
 
-/** Deployment with the house defaults: one replica, Recreate, readable name, label selector. */
-export class AppDeployment extends Construct {
+/** Metadata of a workload object: its readable name and the house labels. */
+function workloadMetadata(props: Pick<PodProps, 'name' | 'namespace' | 'role'>): k8s.ObjectMeta {
+  return { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) };
+}
+
+/** What AppDeployment and NodeDaemonSet share: the pods' name, namespace and label selector. */
+abstract class PodController extends Construct {
   readonly name: string;
   readonly namespace: string;
   readonly selector: Record<string, string>;
 
-  constructor(scope: Construct, id: string, props: PodProps) {
+  protected constructor(scope: Construct, id: string, props: PodProps) {
     super(scope, id);
     this.name = props.name;
     this.namespace = props.namespace;
     this.selector = selectorLabels(props.name);
-    new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
-      spec: {
-        replicas: 1,
-        revisionHistoryLimit: 3,
-        // Recreate: the pods of this stack hold RWO hostPath volumes or single-writer state.
-        strategy: { type: 'Recreate' },
-        selector: { matchLabels: this.selector },
-        template: renderPodTemplate(this, props),
-      },
-    });
+  }
+
+  /**
+   * The object's props: house metadata, and a spec that adds to the kind's own fields what
+   * both kinds set alike (a short rollout history, the selector and the pod template).
+   */
+  protected objectProps<S>(props: PodProps, spec: S) {
+    return {
+      metadata: workloadMetadata(props),
+      spec: { ...spec, revisionHistoryLimit: 3, selector: { matchLabels: this.selector }, template: renderPodTemplate(this, props) },
+    };
+  }
+}
+
+/** Deployment with the house defaults: one replica, Recreate, readable name, label selector. */
+export class AppDeployment extends PodController {
+  constructor(scope: Construct, id: string, props: PodProps) {
+    super(scope, id, props);
+    // Recreate: the pods of this stack hold RWO hostPath volumes or single-writer state.
+    new k8s.KubeDeployment(this, 'Resource', this.objectProps(props, { replicas: 1, strategy: { type: 'Recreate' } }));
   }
 }
 
 /** DaemonSet for per-node agents (exporters, log shipper). */
-export class NodeDaemonSet extends Construct {
-  readonly name: string;
-  readonly namespace: string;
-  readonly selector: Record<string, string>;
-
+export class NodeDaemonSet extends PodController {
   constructor(scope: Construct, id: string, props: PodProps) {
-    super(scope, id);
-    this.name = props.name;
-    this.namespace = props.namespace;
-    this.selector = selectorLabels(props.name);
-    new k8s.KubeDaemonSet(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
-      spec: {
-        revisionHistoryLimit: 3,
-        selector: { matchLabels: this.selector },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
-        template: renderPodTemplate(this, props),
-      },
-    });
+    super(scope, id, props);
+    new k8s.KubeDaemonSet(this, 'Resource', this.objectProps(props, { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } } }));
   }
 }
 
@@ -218,7 +217,7 @@ export class ScheduledJob extends Construct {
     const chart = PotatoChart.of(this);
     const template = renderPodTemplate(this, { ...props, containers: props.containers as LongRunningContainerProps[] }, 'OnFailure');
     new k8s.KubeCronJob(this, 'Resource', {
-      metadata: { name: props.name, namespace: props.namespace, labels: appLabels(props.name, props.role) },
+      metadata: workloadMetadata(props),
       spec: {
         schedule: props.schedule,
         timeZone: props.timeZone ?? chart.config.timezone,

@@ -4,7 +4,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { stringify } from 'yaml';
 import { ALERT_RECEIVER_SECRET, AlertReceiverName, PotatoStackConfig, receiverSecretKeys, webUi } from '../../config';
 import { NON_PUBLIC_IPV4 } from '../../config/cidr';
-import { AppDeployment, AppPolicy, AppService, PodVolume, PotatoChart, Rule, WebIngress, appLabels, goMemLimit, httpProbe, ingressControllerPeer } from '../../constructs';
+import { AppDeployment, AppPolicy, PodVolume, PotatoChart, ProxiedWebUi, Rule, appLabels, goMemLimit, httpProbe } from '../../constructs';
 import { ALERTMANAGER_APP, ALERTMANAGER_PORT, MONITORING_NAMESPACE, prometheusPeer } from './peers';
 
 /** Where the Secret's keys appear inside the container, one file per key. */
@@ -170,8 +170,7 @@ export class Alertmanager extends Construct {
       ],
       volumes,
     });
-    new AppService(this, 'Service', { name, namespace, role: 'alerting', ports: [{ name: 'http', port: ALERTMANAGER_PORT }] });
-    new WebIngress(this, 'Ingress', { name, namespace, subdomain: ui.subdomain, serviceName: name, servicePort: 'http' });
+    const web = new ProxiedWebUi(this, 'Ui', { name, namespace, role: 'alerting', subdomain: ui.subdomain, port: ALERTMANAGER_PORT });
     const senders = [prometheusPeer, ...(chart.enabled('loki') ? [{ app: 'loki', namespace }] : []), ...(chart.enabled('grafana') ? [{ app: 'grafana', namespace }] : [])];
     const egress = receiverEgress(config);
     new AppPolicy(this, 'Policy', {
@@ -179,7 +178,7 @@ export class Alertmanager extends Construct {
       namespace,
       app: name,
       ingress: [
-        { peers: [ingressControllerPeer(config)], ports: [{ port: ALERTMANAGER_PORT }] },
+        web.ingressRule,
         // Prometheus and Loki's ruler send alerts (Prometheus also scrapes it); Grafana reads it as a datasource.
         { peers: senders, ports: [{ port: ALERTMANAGER_PORT }] },
       ],

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import { ZONES } from '../../config';
 import { AppPolicy, NodeDaemonSet, PotatoChart, appLabels, httpProbe, startupWindow } from '../../constructs';
-import { prometheusPeer } from './peers';
+import { prometheusPeer, scrapeAnnotations } from './peers';
 import { LOKI_PORT, LOKI_SERVICE } from './loki';
 
 const NAMESPACE = ZONES.monitoring.namespace;
@@ -128,7 +128,7 @@ export class FluentBit extends Construct {
       name,
       namespace: NAMESPACE,
       role: 'log-shipper',
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(FLUENT_BIT_HTTP_PORT), 'prometheus.io/path': '/api/v2/metrics/prometheus' },
+      annotations: scrapeAnnotations(FLUENT_BIT_HTTP_PORT, '/api/v2/metrics/prometheus'),
       containers: [
         {
           name,

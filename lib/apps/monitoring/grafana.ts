@@ -5,20 +5,18 @@ import { ZONES, webUi } from '../../config';
 import {
   AppDeployment,
   AppPolicy,
-  AppService,
   PotatoChart,
+  ProxiedWebUi,
   Rule,
-  WebIngress,
   appLabels,
   goMemLimit,
   hostFor,
   httpProbe,
-  ingressControllerPeer,
   startupWindow,
 } from '../../constructs';
 import { DATASOURCE_UIDS, dashboards, renderDashboard } from './dashboards';
 import { LOKI_PORT, LOKI_SERVICE } from './loki';
-import { ALERTMANAGER_APP, ALERTMANAGER_PORT, PROMETHEUS_APP, PROMETHEUS_PORT, alertmanagerPeer, monitoringServiceUrl, prometheusPeer } from './peers';
+import { ALERTMANAGER_APP, ALERTMANAGER_PORT, PROMETHEUS_APP, PROMETHEUS_PORT, alertmanagerPeer, monitoringServiceUrl, prometheusPeer, scrapeAnnotations } from './peers';
 import { THANOS_QUERY, THANOS_QUERY_HTTP_PORT } from './thanos';
 
 const NAMESPACE = ZONES.monitoring.namespace;
@@ -135,7 +133,7 @@ export class Grafana extends Construct {
       namespace: NAMESPACE,
       role: 'dashboards',
       runAs: { uid: 472, gid: 472 },
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(GRAFANA_PORT), 'prometheus.io/path': '/metrics' },
+      annotations: scrapeAnnotations(GRAFANA_PORT),
       containers: [
         {
           name,
@@ -187,8 +185,7 @@ export class Grafana extends Construct {
         { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
       ],
     });
-    new AppService(this, 'Service', { name, namespace: NAMESPACE, role: 'dashboards', ports: [{ name: 'http', port: GRAFANA_PORT }] });
-    new WebIngress(this, 'Ingress', { name, namespace: NAMESPACE, subdomain, serviceName: name, servicePort: 'http' });
+    const ui = new ProxiedWebUi(this, 'Ui', { name, namespace: NAMESPACE, role: 'dashboards', subdomain, port: GRAFANA_PORT });
 
     const egress: Rule[] = [{ peers: [prometheusPeer], ports: [{ port: PROMETHEUS_PORT }] }];
     if (chart.enabled('loki')) egress.push({ peers: [{ app: LOKI_SERVICE, namespace: NAMESPACE }], ports: [{ port: LOKI_PORT }] });
@@ -199,7 +196,7 @@ export class Grafana extends Construct {
       namespace: NAMESPACE,
       app: name,
       ingress: [
-        { peers: [ingressControllerPeer(config)], ports: [{ port: GRAFANA_PORT }] },
+        ui.ingressRule,
         // Prometheus scrapes Grafana's own /metrics.
         { peers: [prometheusPeer], ports: [{ port: GRAFANA_PORT }] },
       ],

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { PotatoStackConfig, ZONES } from '../../config';
 import { AppDeployment, AppPolicy, AppService, PotatoChart, Rule, appLabels, goMemLimit, httpProbe, startupWindow } from '../../constructs';
 import { lokiRuleFiles } from './loki-rules';
-import { ALERTMANAGER_APP, ALERTMANAGER_PORT, alertmanagerPeer, monitoringServiceUrl, prometheusPeer } from './peers';
+import { ALERTMANAGER_APP, ALERTMANAGER_PORT, alertmanagerPeer, monitoringServiceUrl, prometheusPeer, scrapeAnnotations } from './peers';
 
 const NAMESPACE = ZONES.monitoring.namespace;
 export const LOKI_SERVICE = 'loki';
@@ -114,7 +114,7 @@ export class Loki extends Construct {
       namespace: NAMESPACE,
       role: 'logs',
       runAs: { uid: 10001, gid: 10001 },
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(LOKI_PORT), 'prometheus.io/path': '/metrics' },
+      annotations: scrapeAnnotations(LOKI_PORT),
       // Lets the ingester flush its chunks to the HDD on shutdown.
       terminationGracePeriodSeconds: 60,
       containers: [

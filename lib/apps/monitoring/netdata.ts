@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { ZONES, webUi } from '../../config';
-import { AppPolicy, AppService, NodeDaemonSet, PotatoChart, WebIngress, httpProbe, ingressControllerPeer, startupWindow } from '../../constructs';
+import { AppPolicy, NodeDaemonSet, PotatoChart, ProxiedWebUi, httpProbe, startupWindow } from '../../constructs';
 
 const NAMESPACE = ZONES.monitoring.namespace;
 export const NETDATA_PORT = 19999;
@@ -48,13 +48,12 @@ export class Netdata extends Construct {
         { name: 'sys', hostPath: '/sys', type: 'Directory' },
       ],
     });
-    new AppService(this, 'Service', { name, namespace: NAMESPACE, role: 'monitoring', ports: [{ name: 'http', port: NETDATA_PORT }] });
-    new WebIngress(this, 'Ingress', { name, namespace: NAMESPACE, subdomain: webUi('Netdata').subdomain, serviceName: name, servicePort: 'http' });
+    const ui = new ProxiedWebUi(this, 'Ui', { name, namespace: NAMESPACE, role: 'monitoring', subdomain: webUi('Netdata').subdomain, port: NETDATA_PORT });
     new AppPolicy(this, 'Policy', {
       name: 'netdata-flows',
       namespace: NAMESPACE,
       app: name,
-      ingress: [{ peers: [ingressControllerPeer(chart.config)], ports: [{ port: NETDATA_PORT }] }],
+      ingress: [ui.ingressRule],
     });
   }
 }

@@ -19,6 +19,11 @@ export const ALERTMANAGER_PORT = 9093;
  */
 export const prometheusPeer: Peer = { app: PROMETHEUS_APP, namespace: MONITORING_NAMESPACE };
 
+/** The pod annotations of that convention, for a pod serving metrics on `port` at `path`. */
+export function scrapeAnnotations(port: number, path = '/metrics'): Record<string, string> {
+  return { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': path };
+}
+
 /** Alertmanager as a peer, for the components that send alerts to it (Loki's ruler). */
 export const alertmanagerPeer: Peer = { app: ALERTMANAGER_APP, namespace: MONITORING_NAMESPACE };
 

@@ -7,11 +7,10 @@ import {
   ApiIdentity,
   AppDeployment,
   AppPolicy,
-  AppService,
   Peer,
   PotatoChart,
+  ProxiedWebUi,
   Rule,
-  WebIngress,
   apiServerEgress,
   appLabels,
   httpProbe,
@@ -159,14 +158,13 @@ export class Prometheus extends Construct {
         { name: 'rules', configMap: 'prometheus-rules' },
       ],
     });
-    new AppService(this, 'Service', { name, namespace, role: 'metrics', ports: [{ name: 'http', port: PROMETHEUS_PORT }] });
-    new WebIngress(this, 'Ingress', { name, namespace, subdomain: webUi('Prometheus').subdomain, serviceName: name, servicePort: 'http' });
-    const readers: Peer[] = [ingressControllerPeer(config), ...(chart.enabled('grafana') ? [{ app: 'grafana', namespace }] : [])];
+    const ui = new ProxiedWebUi(this, 'Ui', { name, namespace, role: 'metrics', subdomain: webUi('Prometheus').subdomain, port: PROMETHEUS_PORT });
+    const readers: Peer[] = [...ui.ingressRule.peers, ...(chart.enabled('grafana') ? [{ app: 'grafana', namespace }] : [])];
     new AppPolicy(this, 'Policy', {
       name: 'prometheus-flows',
       namespace,
       app: name,
-      ingress: [{ peers: readers, ports: [{ port: PROMETHEUS_PORT }] }],
+      ingress: [{ ...ui.ingressRule, peers: readers }],
       egress: [
         ...prometheusEgress(config),
         // Alert delivery (and the scrape of Alertmanager's own metrics, same port).

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ZONES } from '../../config';
 import { AppPolicy, NodeDaemonSet, PodVolume, PotatoChart, goMemLimit, httpProbe } from '../../constructs';
-import { prometheusPeer } from './peers';
+import { prometheusPeer, scrapeAnnotations } from './peers';
 
 const NAMESPACE = ZONES.monitoring.namespace;
 export const SMARTCTL_PORT = 9633;
@@ -46,7 +46,7 @@ export class SmartctlExporter extends Construct {
       namespace: NAMESPACE,
       role: 'exporter',
       nodeSelector: { 'kubernetes.io/hostname': config.storage.nodeName },
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(SMARTCTL_PORT), 'prometheus.io/path': '/metrics' },
+      annotations: scrapeAnnotations(SMARTCTL_PORT),
       containers: [
         {
           name,

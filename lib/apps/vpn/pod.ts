@@ -1,9 +1,16 @@
 import { Construct } from 'constructs';
 import { VPN_POD } from '../../names';
-import { AppDeployment, AppService, PotatoChart, PodVolume } from '../../constructs';
+import { webUi } from '../../config';
+import { AppDeployment, AppService, PotatoChart, PodVolume, Rule, WebIngress, ingressControllerPeer } from '../../constructs';
 import { gluetunContainer, gluetunVolumes } from './gluetun';
 import { QBITTORRENT_WEB_PORT, TORRENTS_MOUNT, TORRENT_FOLDERS, qbittorrentContainer, qbittorrentSettingsStep } from './qbittorrent';
 import { SLSKD_WEB_PORT, SOULSEEK_FOLDERS, SOULSEEK_MOUNT, slskdContainer } from './slskd';
+
+/** The pod's web UIs: Service and Ingress name, port, the container's port name, title in web-uis.ts. */
+export const VPN_WEB_UIS = [
+  { name: 'qbittorrent', port: QBITTORRENT_WEB_PORT, containerPort: 'qbt-web', title: 'qBittorrent' },
+  { name: 'slskd', port: SLSKD_WEB_PORT, containerPort: 'slskd-web', title: 'slskd' },
+] as const;
 
 /** UID/GID of the P2P apps; the layout volumes of the pod are owned by it. */
 export const VPN_APP_UID = 1000;
@@ -21,14 +28,16 @@ export function prepareScript(): string {
  * The VPN pod: gluetun as a native sidecar owns the network namespace; qBittorrent and slskd
  * start only after its startup probe passed and share its tunnel. DNS goes to gluetun's own
  * resolver on 127.0.0.1, never to the cluster DNS (which would answer from outside the tunnel).
+ * Both web UIs get a Service and an Ingress here; the chart's policy lets the proxy in with `webRule`.
  */
 export class VpnPod extends Construct {
-  readonly services: { qbittorrent: AppService; slskd: AppService };
+  /** The proxy to both web UIs (the pod's only inbound flow). */
+  readonly webRule: Rule;
 
   constructor(scope: Construct, id: string, props: { namespace: string }) {
     super(scope, id);
     const chart = PotatoChart.of(this);
-    const webPorts = [QBITTORRENT_WEB_PORT, SLSKD_WEB_PORT];
+    const webPorts = VPN_WEB_UIS.map((ui) => ui.port);
     const volumes: PodVolume[] = [
       ...gluetunVolumes(),
       { name: 'qbittorrent-config', claim: 'qbittorrent-config' },
@@ -65,21 +74,25 @@ export class VpnPod extends Construct {
       containers: [qbittorrentContainer(chart), slskdContainer(chart)],
       volumes,
     });
-    this.services = {
-      qbittorrent: new AppService(this, 'QbittorrentService', {
-        name: 'qbittorrent',
+    // All Services first, then all Ingresses: the order of the objects in the chart's YAML.
+    for (const ui of VPN_WEB_UIS) {
+      new AppService(this, `${ui.name}-service`, {
+        name: ui.name,
         namespace: props.namespace,
         app: VPN_POD,
         role: 'p2p',
-        ports: [{ name: 'http', port: QBITTORRENT_WEB_PORT, targetPort: 'qbt-web' }],
-      }),
-      slskd: new AppService(this, 'SlskdService', {
-        name: 'slskd',
+        ports: [{ name: 'http', port: ui.port, targetPort: ui.containerPort }],
+      });
+    }
+    for (const ui of VPN_WEB_UIS) {
+      new WebIngress(this, `${ui.name}-ingress`, {
+        name: ui.name,
         namespace: props.namespace,
-        app: VPN_POD,
-        role: 'p2p',
-        ports: [{ name: 'http', port: SLSKD_WEB_PORT, targetPort: 'slskd-web' }],
-      }),
-    };
+        subdomain: webUi(ui.title).subdomain,
+        serviceName: ui.name,
+        servicePort: 'http',
+      });
+    }
+    this.webRule = { peers: [ingressControllerPeer(chart.config)], ports: webPorts.map((port) => ({ port })) };
   }
 }

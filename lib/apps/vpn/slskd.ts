@@ -1,7 +1,6 @@
 import type { ContainerSize } from '../../config';
-import { memoryBytes } from '../../config/quantity';
 import type { EnvValue, LongRunningContainerProps, PotatoChart } from '../../constructs';
-import { httpProbe, startupWindow } from '../../constructs';
+import { httpProbe, memoryLimitBytes, startupWindow } from '../../constructs';
 
 export const SLSKD_WEB_PORT = 5030;
 /** Where the soulseek volume (cache HDD) is mounted. */
@@ -20,9 +19,7 @@ export const SLSKD_HEAP_FRACTION = 0.75;
  * far above the container's, so the GC would let the heap grow until the kernel OOM-kills it.
  */
 export function dotnetHeapHardLimit(size: ContainerSize, fraction = SLSKD_HEAP_FRACTION): string {
-  const limit = memoryBytes(size.limits.memory);
-  if (limit === undefined) throw new Error(`unparsable memory limit '${size.limits.memory}'`);
-  const heap = Math.floor((limit * fraction) / (1024 * 1024)) * 1024 * 1024;
+  const heap = Math.floor((memoryLimitBytes(size) * fraction) / (1024 * 1024)) * 1024 * 1024;
   return `0x${heap.toString(16).toUpperCase()}`;
 }
 
