@@ -11,7 +11,7 @@ import { MARIADB } from '../lib/apps/mariadb';
 import { GITEA_POSTGRES } from '../lib/apps/postgres';
 import { PUBLISHED_SSH_PORT } from '../lib/apps/traefik';
 import { buildApp } from '../lib/stack';
-import { Manifest, find, podMetadataOf, podSpecOf, synthCharts } from './helpers';
+import { Manifest, find, podMetadataOf, podSpecOf, synthCharts, synthObjects } from './helpers';
 
 const config = resolveConfig();
 const apps = synthCharts()['20-apps'];
@@ -85,15 +85,17 @@ describe('Nextcloud', () => {
     expect(env(spec.containers[0]).PHP_MEMORY_LIMIT).toBe(phpMemoryLimit(config.components.nextcloud.containers['nextcloud-cron']));
   });
 
-  test('policies: Traefik to port 80 only; server and cron reach MariaDB and public HTTPS only', () => {
+  test('policies: Traefik to port 80 only; server and cron reach MariaDB only, public HTTPS when nextcloud.internetAccess is on', () => {
     const server = policy('nextcloud');
     expect(server.ingress).toEqual([{ from: [traefikPeer], ports: ports(80) }]);
     const mariadb = { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'data' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mariadb' } } }], ports: ports(3306) };
     const internet = { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']) } }], ports: ports(443) };
-    expect(server.egress).toEqual([mariadb, internet]);
+    expect(server.egress).toEqual([mariadb]);
     const cron = policy('nextcloud-cron');
     expect(cron.policyTypes).toEqual(['Egress']);
-    expect(cron.egress).toEqual([mariadb, internet]);
+    expect(cron.egress).toEqual([mariadb]);
+    const open = synthObjects({ nextcloud: { internetAccess: true } }).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'apps');
+    for (const name of ['nextcloud', 'nextcloud-cron']) expect(open.find((o) => o.metadata.name === name)!.spec.egress).toEqual([mariadb, internet]);
     expect(MARIADB.clients).toEqual(expect.arrayContaining(['nextcloud', 'nextcloud-cron']));
   });
 });

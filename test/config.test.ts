@@ -58,6 +58,7 @@ describe('invalid configs fail with the prop, the value and what is allowed', ()
     ['ingress flag against the mode', { components: { traefik: { enabled: false } } }, /^components\.traefik\.enabled: false is not allowed; expected true \(it follows ingress\.mode 'traefik'/],
     ['API port out of range', { network: { apiServerPort: 70000 } }, /^network\.apiServerPort: 70000 is not allowed; expected a TCP port/],
     ['overcommit below one', { node: { limitOvercommit: 0.5 } }, /^node\.limitOvercommit: 0\.5 is not allowed; expected a number of at least 1/],
+    ['internet switch not boolean', { nextcloud: { internetAccess: 'yes' as unknown as boolean } }, /^nextcloud\.internetAccess: 'yes' is not allowed; expected true or false/],
     ['enabled flag not boolean', { components: { dozzle: { enabled: 'yes' as unknown as boolean } } }, /^components\.dozzle\.enabled: 'yes' is not allowed; expected true or false/],
   ];
 

@@ -227,16 +227,17 @@ export class Nextcloud extends Construct {
     const ui = new ProxiedWebUi(this, 'Ui', { name: NEXTCLOUD, namespace, role: 'server', subdomain: NEXTCLOUD_SUBDOMAIN, port: NEXTCLOUD_HTTP_PORT });
 
     const db = { peers: [{ app: database.app, namespace: database.namespace }], ports: [{ port: database.port }] };
-    // App store, update checks, federation and link previews: public HTTPS only.
-    const internet = { peers: [{ cidr: '0.0.0.0/0', except: NON_PUBLIC_IPV4 }], ports: [{ port: 443 }] };
+    // App store, update checks, federation and link previews (public HTTPS only), when the
+    // operator opens them: the architecture's flows give Nextcloud only its database.
+    const egress = config.nextcloud.internetAccess ? [db, { peers: [{ cidr: '0.0.0.0/0', except: NON_PUBLIC_IPV4 }], ports: [{ port: 443 }] }] : [db];
     new AppPolicy(this, 'Policy', {
       name: NEXTCLOUD,
       namespace,
       app: NEXTCLOUD,
       ingress: [ui.ingressRule],
-      egress: [db, internet],
+      egress,
     });
     // Background jobs (update notifications, app updates) make the same outbound calls as the server.
-    new AppPolicy(this, 'CronPolicy', { name: NEXTCLOUD_CRON, namespace, app: NEXTCLOUD_CRON, egress: [db, internet] });
+    new AppPolicy(this, 'CronPolicy', { name: NEXTCLOUD_CRON, namespace, app: NEXTCLOUD_CRON, egress });
   }
 }

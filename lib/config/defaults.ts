@@ -1,6 +1,7 @@
 import { COMPONENTS, COMPONENT_NAMES, ComponentName } from './components';
 import { DEFAULT_IMAGES } from './images';
 import { DEFAULT_KOPIA } from './kopia';
+import { DEFAULT_NEXTCLOUD } from './nextcloud';
 import { DEFAULT_MANAGEMENT } from './management';
 import { DEFAULT_POSTGRES } from './postgres';
 import { DEFAULT_ALERT_RECEIVERS, DEFAULT_PROMETHEUS } from './prometheus';
@@ -57,6 +58,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
   postgres: DEFAULT_POSTGRES,
   management: DEFAULT_MANAGEMENT,
   kopia: DEFAULT_KOPIA,
+  nextcloud: DEFAULT_NEXTCLOUD,
   vpn: DEFAULT_VPN,
   components: defaultComponents(),
   images: DEFAULT_IMAGES,

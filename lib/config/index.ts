@@ -10,6 +10,7 @@ export * from './volumes';
 export * from './zones';
 export * from './vpn';
 export * from './kopia';
+export * from './nextcloud';
 export * from './management';
 export * from './postgres';
 export * from './prometheus';

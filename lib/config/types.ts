@@ -1,6 +1,7 @@
 import type { ComponentName } from './components';
 import type { ImageName } from './images';
 import type { KopiaConfig } from './kopia';
+import type { NextcloudConfig } from './nextcloud';
 import type { ManagementConfig } from './management';
 import type { PostgresConfig } from './postgres';
 import type { AlertReceiverSettings, PrometheusSettings } from './prometheus';
@@ -139,6 +140,8 @@ export interface PotatoStackConfig {
   readonly postgres: PostgresConfig;
   /** Kopia's nightly snapshot job (schedule, time limit). */
   readonly kopia: KopiaConfig;
+  /** Nextcloud settings. */
+  readonly nextcloud: NextcloudConfig;
   /** VPN zone: provider, tunnel type, P2P apps and the cache cleanup. */
   readonly vpn: VpnConfig;
   /** Enable flag and size of every component. */

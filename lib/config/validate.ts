@@ -2,6 +2,7 @@ import { isIpv4Cidr } from './cidr';
 import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
 import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
 import { checkKopia } from './kopia';
+import { checkNextcloud } from './nextcloud';
 import { checkManagement } from './management';
 import { checkPostgres } from './postgres';
 import { checkPrometheusAndAlerts } from './prometheus';
@@ -201,6 +202,7 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   checkImages(config, report);
   checkVpn(config, report);
   checkKopia(config.kopia, report);
+  checkNextcloud(config.nextcloud, report);
   checkPostgres(config, report);
   return problems;
 }
