@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
-// Synthesis runs transpile-only for speed; the type-check happens here.
+// Synthesis transpiles with swc and skips type-checking for speed; the type-check happens here.
 test('the project type-checks with tsc --noEmit', () => {
   const root = path.join(__dirname, '..');
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
