@@ -87,16 +87,34 @@ beforeAll(async () => {
     if (created.status !== 201) throw new Error(`installing CRD ${crd.metadata.name}: ${rejection(created)}`);
     await waitEstablished(crd);
   }
-  const namespaces = new Map([...objects, ...npmObjects].filter((o) => o.kind === 'Namespace').map((o) => [o.metadata.name, o]));
-  for (const ns of namespaces.values()) {
-    const created = await kube.create(ns);
-    if (created.status !== 201) throw new Error(`creating namespace ${ns.metadata.name}: ${rejection(created)}`);
-  }
   console.log(`kube-apiserver ready in ${server.startupMs} ms at ${server.url}`);
 });
 
 afterAll(async () => {
   await server?.stop();
+});
+
+// Runs first, on an empty cluster: the real apply must create namespaces and volumes before
+// what lives in them, in file order, exactly as a user's `kubectl apply` or a GitOps sync does.
+test('kubectl apply --server-side -f dist/ --recursive applies cleanly, in order, on an empty cluster', () => {
+  const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
+  const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--field-manager=potatostack', '-f', DIST, '--recursive'], {
+    encoding: 'utf8',
+  });
+  expect(run.stderr.split('\n').filter((l) => /error/i.test(l))).toEqual([]);
+  expect(run.status).toBe(0);
+  const applied = run.stdout.split('\n').filter((l) => /serverside-applied/.test(l)).length;
+  console.log(`kubectl apply --server-side: ${applied} objects applied for real`);
+  expect(applied).toBe(objects.length);
+});
+
+test('a second apply is a no-op dry run that the server accepts again', () => {
+  const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
+  const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--dry-run=server', '--field-manager=potatostack', '-f', DIST, '--recursive'], {
+    encoding: 'utf8',
+  });
+  expect(run.status).toBe(0);
+  expect(run.stdout.split('\n').filter((l) => /serverside-applied \(server dry run\)/.test(l)).length).toBe(objects.length);
 });
 
 test('the server is the real thing and reports its version', async () => {
@@ -122,6 +140,10 @@ test("every workload's pod passes its namespace's Pod Security level", async () 
 });
 
 test('the nginx-proxy-manager mode passes the same checks', async () => {
+  for (const ns of npmObjects.filter((o) => o.kind === 'Namespace' && !objects.some((d) => d.kind === 'Namespace' && d.metadata.name === o.metadata.name))) {
+    const created = await kube.create(ns);
+    if (created.status !== 201) throw new Error(`creating namespace ${ns.metadata.name}: ${rejection(created)}`);
+  }
   const failures: string[] = [];
   for (const object of npmObjects) failures.push(...(await check(object)));
   const workloads = npmObjects.filter((o) => WORKLOAD_KINDS.includes(o.kind));
@@ -129,17 +151,6 @@ test('the nginx-proxy-manager mode passes the same checks', async () => {
   expect(npmObjects.some((o) => o.kind === 'Deployment' && o.metadata.name === 'nginx-proxy-manager')).toBe(true);
   console.log(`nginx-proxy-manager mode: ${npmObjects.length} objects and ${workloads.length} pod templates, ${failures.length} rejected`);
   expect(failures).toEqual([]);
-});
-
-test('kubectl apply --server-side --dry-run=server accepts dist/ as users apply it', () => {
-  const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
-  const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--dry-run=server', '--field-manager=potatostack', '-f', DIST, '--recursive'], {
-    encoding: 'utf8',
-  });
-  expect(run.stderr.split('\n').filter((l) => /error/i.test(l))).toEqual([]);
-  expect(run.status).toBe(0);
-  const applied = run.stdout.split('\n').filter((l) => /serverside-applied/.test(l)).length;
-  expect(applied).toBe(objects.length);
 });
 
 describe('the judges bite', () => {
