@@ -13,7 +13,57 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
     budget: `${budgetTable(budget)}\n\n${budgetSummary(budget)}`,
     'seed-map': seedMapTable(),
     connectivity: connectivityTable(),
+    secrets: secretsTable(secretReferences(config, manifestsOf(buildApp(config, '/nonexistent-outdir')))),
   };
+}
+
+/** A Secret the stack expects the operator to create. */
+export interface SecretReference {
+  readonly namespace: string;
+  readonly name: string;
+  /** Keys read; empty when the whole Secret is mounted or imported. */
+  readonly keys: string[];
+  readonly usedBy: string[];
+}
+
+/** Every Secret the synthesized objects read (env, envFrom, volumes), plus the TLS Secret Traefik serves. */
+export function secretReferences(config: PotatoStackConfig, manifests: readonly any[]): SecretReference[] {
+  const refs = new Map<string, { namespace: string; name: string; keys: Set<string>; usedBy: Set<string> }>();
+  const add = (namespace: string, name: string, key: string | undefined, user: string) => {
+    const id = `${namespace}/${name}`;
+    const entry = refs.get(id) ?? { namespace, name, keys: new Set<string>(), usedBy: new Set<string>() };
+    if (key) entry.keys.add(key);
+    entry.usedBy.add(user);
+    refs.set(id, entry);
+  };
+  for (const m of manifests) {
+    const pod = m.kind === 'CronJob' ? m.spec?.jobTemplate?.spec?.template?.spec : m.spec?.template?.spec;
+    if (!pod || !['Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Job'].includes(m.kind)) continue;
+    const ns = m.metadata.namespace;
+    const user = m.metadata.name;
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+      for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) add(ns, e.valueFrom.secretKeyRef.name, e.valueFrom.secretKeyRef.key, user);
+      for (const e of c.envFrom ?? []) if (e.secretRef) add(ns, e.secretRef.name, undefined, user);
+    }
+    for (const v of pod.volumes ?? []) {
+      if (!v.secret) continue;
+      if (v.secret.items?.length) for (const item of v.secret.items) add(ns, v.secret.secretName, item.key, user);
+      else add(ns, v.secret.secretName, undefined, user);
+    }
+  }
+  if (config.ingress.mode === 'traefik') add('kube-system', config.ingress.tlsSecretName, 'tls.crt', 'traefik (default certificate)');
+  if (config.ingress.mode === 'traefik') add('kube-system', config.ingress.tlsSecretName, 'tls.key', 'traefik (default certificate)');
+  return [...refs.values()]
+    .map((r) => ({ namespace: r.namespace, name: r.name, keys: [...r.keys].sort(), usedBy: [...r.usedBy].sort() }))
+    .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+}
+
+function secretsTable(refs: readonly SecretReference[]): string {
+  const lines = ['| Secret | namespace | keys | read by |', '|---|---|---|---|'];
+  for (const r of refs) {
+    lines.push(`| \`${r.name}\` | \`${r.namespace}\` | ${r.keys.length ? r.keys.map((k) => `\`${k}\``).join(', ') : 'whole Secret'} | ${r.usedBy.join(', ')} |`);
+  }
+  return lines.join('\n');
 }
 
 /** docs/expected-connectivity.yaml (checked against the real analyzer by the integration suite) as a table. */
