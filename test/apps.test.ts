@@ -322,7 +322,7 @@ describe('zone wiring', () => {
     }
     expect(referenced.size).toBeGreaterThanOrEqual(5);
     for (const [name, keys] of referenced) {
-      const row = rows.find((r) => r.startsWith(`| \`${name}\` | \`apps\``));
+      const row = rows.find((r) => r.startsWith(`| \`${name}\` | \`apps\``) && r.includes('kubectl'));
       expect([name, row !== undefined]).toEqual([name, true]);
       expect(row).toContain(`kubectl create secret`);
       expect(row).toContain(`-n apps`);
