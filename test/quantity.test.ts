@@ -1,4 +1,4 @@
-import { isIpv4Cidr } from '../lib/config/cidr';
+import { cidrRange, cidrWithin, isIpv4Cidr, numberToIpv4 } from '../lib/config/cidr';
 import { cpuMillis, memoryBytes } from '../lib/config/quantity';
 
 test.each([
@@ -22,3 +22,10 @@ test.each(['1 core', '100u', 'm'])('malformed cpu %p', (q) => expect(cpuMillis(q
 
 test.each(['10.42.0.0/16', '0.0.0.0/0', '192.168.178.0/24', '10.0.0.1/32'])('CIDR %s', (c) => expect(isIpv4Cidr(c)).toBe(true));
 test.each(['10.42.0.1/16', '10.42.0.0', '10.42.0.0/33', '300.1.1.0/24', '10.42.0.0/16/1', 'fd00::/8'])('not a CIDR %s', (c) => expect(isIpv4Cidr(c)).toBe(false));
+
+test('CIDR ranges and containment', () => {
+  expect(cidrRange('10.43.0.0/16').map(numberToIpv4)).toEqual(['10.43.0.0', '10.43.255.255']);
+  expect(cidrWithin('10.43.0.0/16', '10.0.0.0/8')).toBe(true);
+  expect(cidrWithin('10.0.0.0/8', '10.43.0.0/16')).toBe(false);
+  expect(cidrWithin('100.64.0.0/10', '10.0.0.0/8')).toBe(false);
+});

@@ -11,8 +11,28 @@ export function isIpv4Cidr(value: string): boolean {
   return hostBits === 32 ? numeric === 0 : numeric % 2 ** hostBits === 0;
 }
 
-function ipv4ToNumber(address: string): number {
+/** An IPv4 address as a 32-bit number. */
+export function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** A 32-bit number as a dotted IPv4 address. */
+export function numberToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+/** First and last address of a CIDR, as numbers. */
+export function cidrRange(cidr: string): [number, number] {
+  const [address, prefix] = cidr.split('/');
+  const start = ipv4ToNumber(address);
+  return [start, start + 2 ** (32 - Number(prefix)) - 1];
+}
+
+/** True when every address of `inner` lies in `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const [a, b] = cidrRange(inner);
+  const [c, d] = cidrRange(outer);
+  return a >= c && b <= d;
 }
 
 /** RFC 1918, loopback, link-local and CGNAT ranges: "not the internet" for egress rules. */

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { PotatoStackConfig } from '../config';
+import { cidrRange, numberToIpv4 } from '../config/cidr';
 import { appLabels } from './labels';
 import type { Rule } from './network-policy';
 
@@ -59,9 +60,7 @@ export class ApiIdentity extends Construct {
 
 /** The `kubernetes` Service's ClusterIP (always the first address of the service range), as a /32. */
 export function kubernetesServiceIp(serviceCidr: string): string {
-  const [address] = serviceCidr.split('/');
-  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0) + 1;
-  return `${[24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.')}/32`;
+  return `${numberToIpv4(cidrRange(serviceCidr)[0] + 1)}/32`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { PotatoStackConfig } from '../../config';
 import { OPENVPN_FIXED_PORT_PROVIDERS, vpnTransport } from '../../config';
-import { NON_PUBLIC_IPV4, isIpv4Cidr } from '../../config/cidr';
+import { NON_PUBLIC_IPV4, cidrWithin, isIpv4Cidr } from '../../config/cidr';
 import type { EnvValue, LongRunningContainerProps, Peer, PodVolume, PotatoChart } from '../../constructs';
 import { httpProbe } from '../../constructs';
 
@@ -21,18 +21,6 @@ export const VPN_CREDENTIAL_KEYS = {
  */
 export const STALE_RULES_CLEANUP = '(ip rule del table 51820; ip -6 rule del table 51820) || true';
 
-function ipv4Range(cidr: string): [number, number] {
-  const [address, prefix] = cidr.split('/');
-  const start = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  return [start, start + 2 ** (32 - Number(prefix)) - 1];
-}
-
-function within(inner: string, outer: string): boolean {
-  const [a, b] = ipv4Range(inner);
-  const [c, d] = ipv4Range(outer);
-  return a >= c && b <= d;
-}
-
 /**
  * "The internet": every IPv4 address except the non-public ranges, plus the cluster and LAN
  * ranges of the config when an operator uses public-looking ones.
@@ -41,7 +29,7 @@ export function publicInternet(config: PotatoStackConfig): Peer {
   const { network } = config;
   const own = [network.podCidr, network.serviceCidr, network.lanCidr, network.wireguardClientCidr, network.nodeCidr]
     .filter((c): c is string => typeof c === 'string' && isIpv4Cidr(c))
-    .filter((c) => !NON_PUBLIC_IPV4.some((range) => within(c, range)));
+    .filter((c) => !NON_PUBLIC_IPV4.some((range) => cidrWithin(c, range)));
   return { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_IPV4, ...new Set(own)] };
 }
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { cidrRange, ipv4ToNumber } from '../../../lib/config/cidr';
 import { ROOT, requireTool } from './tools';
 
 /** One allowed connection as np-guard's netpol-analyzer prints it. */
@@ -70,14 +71,7 @@ export function analyze(dir: string): Connection[] {
 function rangeOf(text: string): [number, number] | undefined {
   const match = /^(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (!match) return undefined;
-  const num = (ip: string) => ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  return [num(match[1]), num(match[2])];
-}
-
-function cidrRange(cidr: string): [number, number] {
-  const [address, prefix] = cidr.split('/');
-  const start = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-  return [start, start + 2 ** (32 - Number(prefix)) - 1];
+  return [ipv4ToNumber(match[1]), ipv4ToNumber(match[2])];
 }
 
 /** Public IPv4 space as the analyzer splits it: everything outside the non-public ranges. */
