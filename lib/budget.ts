@@ -1,10 +1,12 @@
-import type { PotatoStackConfig } from './config';
+import { COMPONENTS, ComponentName, PotatoStackConfig } from './config';
 import { cpuMillis, memoryBytes, toMi } from './config/quantity';
 
 /** Memory and CPU of one pod as the scheduler counts it. */
 export interface PodUsage {
   /** `namespace/name` of the workload. */
   readonly workload: string;
+  /** Component the pod's main container is sized under (lib/config/components.ts). */
+  readonly component: string;
   readonly kind: string;
   /** Runs to completion (CronJob/Job): counted once, at the largest, on top of the steady load. */
   readonly transient: boolean;
@@ -81,6 +83,11 @@ function podSpecOf(manifest: Manifest): { spec: PodSpecJson; transient: boolean 
   }
 }
 
+/** Component whose sizes list a container of this name; the names are unique across components. */
+export function componentOfContainer(name: string): ComponentName | undefined {
+  return (Object.keys(COMPONENTS) as ComponentName[]).find((component) => name in COMPONENTS[component].containers);
+}
+
 /** Pods of the synthesized manifests, each at one replica (single node: a DaemonSet is one pod). */
 export function podUsages(manifests: readonly Manifest[]): PodUsage[] {
   const result: PodUsage[] = [];
@@ -88,8 +95,11 @@ export function podUsages(manifests: readonly Manifest[]): PodUsage[] {
     const pod = podSpecOf(manifest);
     if (!pod) continue;
     const replicas = manifest.kind === 'Deployment' || manifest.kind === 'StatefulSet' ? (manifest.spec?.replicas ?? 1) : 1;
+    const workload = `${manifest.metadata?.namespace ?? 'default'}/${manifest.metadata?.name}`;
+    const main = pod.spec.containers?.[0]?.name ?? '';
     result.push({
-      workload: `${manifest.metadata?.namespace ?? 'default'}/${manifest.metadata?.name}`,
+      workload,
+      component: componentOfContainer(main) ?? `(no component sizes '${main}')`,
       kind: manifest.kind as string,
       transient: pod.transient,
       memoryRequest: replicas * effective(pod.spec, 'requests', 'memory'),
@@ -108,6 +118,7 @@ function externalPods(config: PotatoStackConfig): PodUsage[] {
   return [
     {
       workload: 'kube-system/traefik',
+      component: 'traefik',
       kind: 'HelmChartConfig',
       transient: false,
       memoryRequest: memoryBytes(size.requests.memory) ?? 0,
@@ -172,6 +183,27 @@ export function budgetTable(report: BudgetReport, top?: number): string {
     ),
   ];
   return lines.join('\n');
+}
+
+/** Requests and limits per component: steady pods, and the largest job of the component. */
+export function componentTable(report: BudgetReport): string {
+  const rows = new Map<string, { pods: number; request: number; limit: number; jobRequest: number }>();
+  for (const p of report.pods) {
+    const row = rows.get(p.component) ?? { pods: 0, request: 0, limit: 0, jobRequest: 0 };
+    if (p.transient) row.jobRequest = Math.max(row.jobRequest, p.memoryRequest);
+    else {
+      row.pods += 1;
+      row.request += p.memoryRequest;
+      row.limit += p.memoryLimit;
+    }
+    rows.set(p.component, row);
+  }
+  const sorted = [...rows.entries()].sort((a, b) => b[1].request - a[1].request || a[0].localeCompare(b[0]));
+  return [
+    '| component | long-running pods | memory request | memory limit | largest job request |',
+    '|---|---:|---:|---:|---:|',
+    ...sorted.map(([name, r]) => `| ${name} | ${r.pods} | ${toMi(r.request)}Mi | ${toMi(r.limit)}Mi | ${r.jobRequest ? `${toMi(r.jobRequest)}Mi` : '-'} |`),
+  ].join('\n');
 }
 
 /** The totals against the node model, as a Markdown table. */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { budgetSummary, budgetTable, computeBudget } from './budget';
+import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
 import type { PotatoStackConfig } from './config';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
@@ -10,7 +10,7 @@ import { buildApp, manifestsOf } from './stack';
 export function generatedSections(config: PotatoStackConfig): Record<string, string> {
   const budget = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
   return {
-    budget: `${budgetTable(budget)}\n\n${budgetSummary(budget)}`,
+    budget: `Per component:\n\n${componentTable(budget)}\n\nPer workload:\n\n${budgetTable(budget)}\n\n${budgetSummary(budget)}`,
     'seed-map': seedMapTable(),
     connectivity: connectivityTable(),
     secrets: secretsTable(secretReferences(config, manifestsOf(buildApp(config, '/nonexistent-outdir')))),

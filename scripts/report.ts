@@ -1,11 +1,13 @@
 // Prints the memory budget of the configured stack: every workload's requests and limits, then the totals.
-import { budgetSummary, budgetTable, computeBudget } from '../lib/budget';
+import { budgetSummary, budgetTable, componentTable, computeBudget } from '../lib/budget';
 import { resolveConfig } from '../lib/config';
 import { buildApp, manifestsOf } from '../lib/stack';
 import { overrides } from '../stack.config';
 
 const config = resolveConfig(overrides);
 const report = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
+console.log(componentTable(report));
+console.log();
 console.log(budgetTable(report));
 console.log();
 console.log(budgetSummary(report));

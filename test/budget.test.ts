@@ -1,4 +1,5 @@
-import { BudgetError, budgetTable, computeBudget, podUsages } from '../lib/budget';
+import { BudgetError, budgetTable, componentTable, computeBudget, podUsages } from '../lib/budget';
+import { buildApp, manifestsOf } from '../lib/stack';
 import { resolveConfig } from '../lib/config';
 import { synthesize } from '../lib/stack';
 import * as os from 'node:os';
@@ -114,4 +115,15 @@ test('nginx-proxy-manager mode needs one component less than the default stack, 
   expect(() => synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' } }), outdir)).toThrow(/memory requests 1232Mi .* exceed the 1208Mi/);
   const report = synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { portainer: { enabled: false } } }), outdir);
   expect(report.problems).toEqual([]);
+});
+
+test('every synthesized pod is sized under a component, and the component table adds up to the totals', () => {
+  const config = resolveConfig();
+  const report = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
+  expect(report.pods.filter((p) => p.component.startsWith('(')).map((p) => p.workload)).toEqual([]);
+  const rows = componentTable(report).split('\n').slice(2).map((line) => line.split('|').map((cell) => cell.trim()));
+  const total = rows.reduce((sum, cells) => sum + Number(cells[3].replace('Mi', '')), 0);
+  expect(total).toBe(report.steadyRequests / Mi);
+  expect(rows.find((cells) => cells[1] === 'kopia')).toEqual(['', 'kopia', '1', '48Mi', '256Mi', '96Mi', '']);
+  expect(rows.find((cells) => cells[1] === 'vpn')?.slice(2, 6)).toEqual(['1', '152Mi', '576Mi', '8Mi']);
 });
