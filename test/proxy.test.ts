@@ -29,7 +29,26 @@ describe('traefik mode', () => {
 
   test('renders exactly the middlewares the Ingresses refer to, in kube-system', () => {
     const names = objects.filter((o) => o.kind === 'Middleware').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
-    expect(names.sort()).toEqual(WEB_MIDDLEWARES.map((n) => `kube-system/${n}`).sort());
+    expect(names.sort()).toEqual([...WEB_MIDDLEWARES, 'security-headers-sameorigin'].map((n) => `kube-system/${n}`).sort());
+    const referenced = new Set(
+      synthObjects(custom)
+        .filter((o) => o.kind === 'Ingress')
+        .flatMap((o) => o.metadata.annotations!['traefik.ingress.kubernetes.io/router.middlewares'].split(','))
+        .map((ref) => ref.replace(/^kube-system-/, '').replace(/@kubernetescrd$/, '')),
+    );
+    expect([...referenced].sort()).toEqual(names.map((n) => n.replace('kube-system/', '')).sort());
+  });
+
+  test('Nextcloud alone gets X-Frame-Options SAMEORIGIN; every other header is the same', () => {
+    const strict = find(objects, 'Middleware', 'security-headers', 'kube-system').spec.headers;
+    const sameOrigin = find(objects, 'Middleware', 'security-headers-sameorigin', 'kube-system').spec.headers;
+    const { frameDeny, ...rest } = strict;
+    expect(frameDeny).toBe(true);
+    expect(sameOrigin).toEqual({ ...rest, customFrameOptionsValue: 'SAMEORIGIN' });
+    const uses = synthObjects(custom)
+      .filter((o) => o.kind === 'Ingress' && o.metadata.annotations!['traefik.ingress.kubernetes.io/router.middlewares'].includes('sameorigin'))
+      .map((o) => o.metadata.name);
+    expect(uses).toEqual(['nextcloud']);
   });
 
   test('security-headers: HSTS one year with preload and subdomains, nosniff, frame deny', () => {

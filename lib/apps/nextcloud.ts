@@ -224,7 +224,8 @@ export class Nextcloud extends Construct {
       ],
     });
 
-    const ui = new ProxiedWebUi(this, 'Ui', { name: NEXTCLOUD, namespace, role: 'server', subdomain: NEXTCLOUD_SUBDOMAIN, port: NEXTCLOUD_HTTP_PORT });
+    // SAMEORIGIN: Nextcloud frames its own pages (viewers) and its setup check expects it.
+    const ui = new ProxiedWebUi(this, 'Ui', { name: NEXTCLOUD, namespace, role: 'server', subdomain: NEXTCLOUD_SUBDOMAIN, port: NEXTCLOUD_HTTP_PORT, frameOptions: 'SAMEORIGIN' });
 
     const db = { peers: [{ app: database.app, namespace: database.namespace }], ports: [{ port: database.port }] };
     // App store, update checks, federation and link previews (public HTTPS only), when the

@@ -9,7 +9,7 @@ import { TlsOption, TlsOptionSpec } from '../../imports/traefik-tlsoptions-traef
 import type { PotatoStackConfig } from '../config';
 import { appLabels } from '../constructs/labels';
 import { PotatoChart } from '../constructs/chart';
-import { TLS_OPTION, TRAEFIK_NAMESPACE, WEB_MIDDLEWARES } from '../constructs/web-ingress';
+import { SAMEORIGIN_HEADERS_MIDDLEWARE, TLS_OPTION, TRAEFIK_NAMESPACE, WEB_MIDDLEWARES } from '../constructs/web-ingress';
 
 /** Port of Traefik's Prometheus entrypoint on its pod (scraped through the pod annotations). */
 export const TRAEFIK_METRICS_PORT = 9100;
@@ -78,8 +78,8 @@ export function traefikValues(config: PotatoStackConfig, staticValues: Values = 
   return mergeValues(staticValues, fromConfig);
 }
 
-/** Spec of the `security-headers` Middleware. */
-export function securityHeadersSpec(): MiddlewareSpec {
+/** Spec of the `security-headers` Middleware (and of its SAMEORIGIN variant). */
+export function securityHeadersSpec(frameOptions: 'DENY' | 'SAMEORIGIN' = 'DENY'): MiddlewareSpec {
   return {
     headers: {
       stsSeconds: HSTS_SECONDS,
@@ -87,7 +87,7 @@ export function securityHeadersSpec(): MiddlewareSpec {
       stsPreload: true,
       forceStsHeader: true,
       contentTypeNosniff: true,
-      frameDeny: true,
+      ...(frameOptions === 'DENY' ? { frameDeny: true } : { customFrameOptionsValue: 'SAMEORIGIN' }),
       referrerPolicy: 'strict-origin-when-cross-origin',
       // browserXssFilter (X-XSS-Protection) is left out: browsers dropped the filter and the
       // header is deprecated.
@@ -141,6 +141,10 @@ export class Traefik extends Construct {
     for (const name of WEB_MIDDLEWARES) {
       new Middleware(this, `middleware-${name}`, { metadata: metadata(name, 'middleware'), spec: specs[name] });
     }
+    new Middleware(this, `middleware-${SAMEORIGIN_HEADERS_MIDDLEWARE}`, {
+      metadata: metadata(SAMEORIGIN_HEADERS_MIDDLEWARE, 'middleware'),
+      spec: securityHeadersSpec('SAMEORIGIN'),
+    });
     for (const name of TLS_OPTION_NAMES) {
       new TlsOption(this, `tls-option-${name}`, { metadata: metadata(name, 'tls-option'), spec: tls13Spec() });
     }

@@ -14,6 +14,11 @@ export const TRAEFIK_NAMESPACE = 'kube-system';
  * the security headers.
  */
 export const WEB_MIDDLEWARES = ['lan-only', 'rate-limit', 'security-headers'] as const;
+/**
+ * The security-headers variant with `X-Frame-Options: SAMEORIGIN` instead of DENY, for apps
+ * that frame their own pages (Nextcloud's viewers and its setup check expect SAMEORIGIN).
+ */
+export const SAMEORIGIN_HEADERS_MIDDLEWARE = 'security-headers-sameorigin';
 /** Traefik TLSOption with minimum TLS 1.3 (created by the proxy chart in kube-system). */
 export const TLS_OPTION = 'tls13';
 
@@ -44,6 +49,8 @@ export interface WebIngressProps {
   readonly servicePort: string | number;
   /** Extra Traefik middlewares (in kube-system) after the standard ones. @default none */
   readonly extraMiddlewares?: readonly string[];
+  /** `SAMEORIGIN` for apps that frame their own pages. @default 'DENY' */
+  readonly frameOptions?: 'DENY' | 'SAMEORIGIN';
 }
 
 /**
@@ -60,7 +67,8 @@ export class WebIngress extends Construct {
     const { config } = PotatoChart.of(this);
     this.host = hostFor(config, props.subdomain);
     if (config.ingress.mode !== 'traefik') return;
-    const middlewares = [...WEB_MIDDLEWARES, ...(props.extraMiddlewares ?? [])].map(traefikCrdRef).join(',');
+    const standard = WEB_MIDDLEWARES.map((m) => (m === 'security-headers' && props.frameOptions === 'SAMEORIGIN' ? SAMEORIGIN_HEADERS_MIDDLEWARE : m));
+    const middlewares = [...standard, ...(props.extraMiddlewares ?? [])].map(traefikCrdRef).join(',');
     new k8s.KubeIngress(this, 'Resource', {
       metadata: {
         name: props.name,

@@ -30,6 +30,8 @@ export interface ProxiedWebUiProps {
   readonly extraPorts?: readonly ServicePort[];
   /** The backend serves HTTPS (Traefik mode: a ServersTransport and Service annotations). @default plain HTTP */
   readonly httpsBackend?: HttpsBackend;
+  /** X-Frame-Options through the proxy. @default 'DENY' */
+  readonly frameOptions?: 'DENY' | 'SAMEORIGIN';
 }
 
 /**
@@ -67,7 +69,14 @@ export class ProxiedWebUi extends Construct {
         spec: { serverName: httpsBackend.serverName, rootCAs: [{ secret: httpsBackend.caSecret }] },
       });
     }
-    this.host = new WebIngress(this, 'Ingress', { name, namespace, subdomain: props.subdomain, serviceName: name, servicePort: portName }).host;
+    this.host = new WebIngress(this, 'Ingress', {
+      name,
+      namespace,
+      subdomain: props.subdomain,
+      serviceName: name,
+      servicePort: portName,
+      frameOptions: props.frameOptions,
+    }).host;
     this.ingressRule = { peers: [ingressControllerPeer(config)], ports: [{ port: props.port }] };
   }
 }
