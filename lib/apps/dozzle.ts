@@ -11,6 +11,7 @@ import {
   httpProbe,
   startupWindow,
 } from '../constructs';
+import type { WebAppProps } from '../constructs';
 
 export const DOZZLE_NAME = 'dozzle';
 export const DOZZLE_PORT = 8080;
@@ -34,11 +35,7 @@ export const DOZZLE_RULES: readonly ApiRule[] = [
   { apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list'] },
 ];
 
-export interface DozzleProps {
-  readonly namespace: string;
-  /** Host label under the domain. */
-  readonly subdomain: string;
-}
+export type DozzleProps = WebAppProps;
 
 /**
  * Dozzle in Kubernetes mode (`DOZZLE_MODE=k8s`): live logs of every pod through the API with a

@@ -10,6 +10,7 @@ import {
   httpProbe,
   startupWindow,
 } from '../constructs';
+import type { WebAppProps } from '../constructs';
 
 export const PORTAINER_NAME = 'portainer';
 /** Plain HTTP UI and API: what the proxy talks to (TLS ends at the proxy). */
@@ -20,11 +21,7 @@ export const PORTAINER_DATA_CLAIM = 'portainer-data';
 /** Unauthenticated status endpoint (version and instance id). */
 export const PORTAINER_STATUS_PATH = '/api/system/status';
 
-export interface PortainerProps {
-  readonly namespace: string;
-  /** Host label under the domain. */
-  readonly subdomain: string;
-}
+export type PortainerProps = WebAppProps;
 
 /**
  * Portainer CE in Kubernetes mode: it finds the API through its in-cluster ServiceAccount and

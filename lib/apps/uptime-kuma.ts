@@ -12,6 +12,7 @@ import {
   memoryLimitBytes,
   startupWindow,
 } from '../constructs';
+import type { WebAppProps } from '../constructs';
 
 export const UPTIME_KUMA_NAME = 'uptime-kuma';
 export const UPTIME_KUMA_PORT = 3001;
@@ -19,11 +20,7 @@ export const UPTIME_KUMA_DATA_CLAIM = 'uptime-kuma-data';
 /** The node user of the image; the host preparation script gives it the data folder. */
 export const UPTIME_KUMA_UID = 1000;
 
-export interface UptimeKumaProps {
-  readonly namespace: string;
-  /** Host label under the domain. */
-  readonly subdomain: string;
-}
+export type UptimeKumaProps = WebAppProps;
 
 /** V8 old-space cap: about 60 % of the limit, leaving room for buffers, code and the SQLite cache. */
 export function nodeHeapMegabytes(size: ContainerSize): number {

@@ -6,6 +6,13 @@ import type { Rule } from './network-policy';
 import { AppService, ServicePort } from './service';
 import { WebIngress, ingressControllerPeer } from './web-ingress';
 
+/** Props of an app construct that serves one web UI in a zone. */
+export interface WebAppProps {
+  readonly namespace: string;
+  /** Host label under the domain. */
+  readonly subdomain: string;
+}
+
 /** Traefik talks HTTPS to the backend and checks its certificate against a CA. */
 export interface HttpsBackend {
   /** Name the backend certificate is issued for. */

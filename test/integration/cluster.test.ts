@@ -108,7 +108,7 @@ test('kubectl apply --server-side -f dist/ --recursive applies cleanly, in order
   expect(applied).toBe(objects.length);
 });
 
-test('a second apply is a no-op dry run that the server accepts again', () => {
+test('applying dist/ again is accepted too (server dry run of the repeat apply)', () => {
   const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
   const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--dry-run=server', '--field-manager=potatostack', '-f', DIST, '--recursive'], {
     encoding: 'utf8',
