@@ -1,0 +1,258 @@
+import { ChildProcess, SpawnOptions, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './tools';
+
+/**
+ * Memory of a program the way the kubelet sees a container: the program runs in a memory cgroup
+ * of its own, and its working set is the cgroup's usage minus inactive file pages (what
+ * `kubectl top` shows and what eviction compares). Anonymous memory is reported beside it
+ * because it is what cannot be dropped under pressure.
+ */
+export interface MemorySample {
+  /** Bytes: cgroup usage - inactive_file (the kubelet's container_memory_working_set_bytes). */
+  readonly workingSet: number;
+  /** Bytes: anonymous memory (cgroup v1 total_rss, v2 anon). */
+  readonly anon: number;
+  /** Bytes: resident set of every process in the cgroup (VmRSS summed; shared pages counted per process). */
+  readonly rss: number;
+}
+
+/** How memory was read: a cgroup of its own (as a container), or /proc of the process tree. */
+export type MeterMethod = 'cgroup-v1' | 'cgroup-v2' | 'proc';
+
+interface CgroupLayout {
+  readonly method: 'cgroup-v1' | 'cgroup-v2';
+  /** Directory under which this process may create child cgroups. */
+  readonly parent: string;
+}
+
+function findCgroup(): CgroupLayout | undefined {
+  const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n');
+  const v1 = lines.map((l) => l.split(':')).find((parts) => parts[1]?.split(',').includes('memory'));
+  if (v1 && fs.existsSync('/sys/fs/cgroup/memory')) {
+    const parent = path.join('/sys/fs/cgroup/memory', v1[2]);
+    if (writable(parent)) return { method: 'cgroup-v1', parent };
+  }
+  const v2 = lines.find((l) => l.startsWith('0::'));
+  const v2root = fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  if (v2 && fs.existsSync(path.join(v2root, 'cgroup.controllers'))) {
+    const parent = path.join(v2root, v2.slice(3));
+    const controllers = fs.readFileSync(path.join(v2root, 'cgroup.controllers'), 'utf8');
+    if (controllers.includes('memory') && writable(parent)) return { method: 'cgroup-v2', parent };
+  }
+  return undefined;
+}
+
+function writable(dir: string): boolean {
+  const probe = path.join(dir, `potato-probe-${process.pid}`);
+  try {
+    fs.mkdirSync(probe);
+    fs.rmdirSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function statField(text: string, field: string): number {
+  const match = new RegExp(`^${field} (\\d+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+function kbField(file: string, field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(file, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0; // the process ended between listing and reading
+  }
+}
+
+function descendants(pid: number): number[] {
+  const result = [pid];
+  for (let i = 0; i < result.length; i++) {
+    try {
+      const children = fs.readFileSync(`/proc/${result[i]}/task/${result[i]}/children`, 'utf8').trim();
+      if (children) result.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // gone
+    }
+  }
+  return result;
+}
+
+/** A program started in a memory cgroup of its own, with a background sampler for peaks. */
+export class MeteredProcess {
+  readonly child: ChildProcess;
+  readonly method: MeterMethod;
+  private readonly cgroupDir?: string;
+  private peakSample: MemorySample = { workingSet: 0, anon: 0, rss: 0 };
+  private timer?: NodeJS.Timeout;
+  private output = '';
+
+  constructor(command: string, args: readonly string[], options: SpawnOptions & { name: string }) {
+    const layout = findCgroup();
+    if (layout) {
+      this.cgroupDir = path.join(layout.parent, `potato-${options.name}-${process.pid}-${Date.now()}`);
+      fs.mkdirSync(this.cgroupDir);
+      this.method = layout.method;
+      // The shell joins the cgroup before exec, so every allocation of the program is charged to it.
+      this.child = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.cgroupDir, command, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...options,
+      });
+    } else {
+      this.method = 'proc';
+      this.child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    }
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream?.on('data', (chunk) => {
+        this.output = (this.output + chunk).slice(-40000);
+      });
+    }
+  }
+
+  /** The last 40 kB the program printed (stdout and stderr interleaved). */
+  get log(): string {
+    return this.output;
+  }
+
+  /** Current memory of the program (all its processes). */
+  sample(): MemorySample {
+    const pids = this.cgroupDir ? this.cgroupPids() : descendants(this.child.pid!);
+    const rss = pids.reduce((sum, pid) => sum + kbField(`/proc/${pid}/status`, 'VmRSS'), 0);
+    if (this.method === 'cgroup-v1') {
+      const stat = fs.readFileSync(path.join(this.cgroupDir!, 'memory.stat'), 'utf8');
+      const usage = Number(fs.readFileSync(path.join(this.cgroupDir!, 'memory.usage_in_bytes'), 'utf8'));
+      const workingSet = Math.max(0, usage - statField(stat, 'total_inactive_file'));
+      return { workingSet, anon: statField(stat, 'total_rss'), rss };
+    }
+    if (this.method === 'cgroup-v2') {
+      const stat = fs.readFileSync(path.join(this.cgroupDir!, 'memory.stat'), 'utf8');
+      const usage = Number(fs.readFileSync(path.join(this.cgroupDir!, 'memory.current'), 'utf8'));
+      return { workingSet: Math.max(0, usage - statField(stat, 'inactive_file')), anon: statField(stat, 'anon'), rss };
+    }
+    const anon = pids.reduce((sum, pid) => sum + kbField(`/proc/${pid}/smaps_rollup`, 'Anonymous'), 0);
+    return { workingSet: rss, anon, rss };
+  }
+
+  private cgroupPids(): number[] {
+    try {
+      return fs
+        .readFileSync(path.join(this.cgroupDir!, 'cgroup.procs'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Starts recording the largest figures seen (every `intervalMs`) until `stopPeak()`. */
+  startPeak(intervalMs = 100): void {
+    this.peakSample = this.sample();
+    this.timer = setInterval(() => {
+      const s = this.sample();
+      this.peakSample = {
+        workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
+        anon: Math.max(this.peakSample.anon, s.anon),
+        rss: Math.max(this.peakSample.rss, s.rss),
+      };
+    }, intervalMs);
+  }
+
+  /** The largest figures since `startPeak()`. */
+  stopPeak(): MemorySample {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const s = this.sample();
+    return {
+      workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
+      anon: Math.max(this.peakSample.anon, s.anon),
+      rss: Math.max(this.peakSample.rss, s.rss),
+    };
+  }
+
+  /** Stops the program (SIGTERM, then SIGKILL) and removes its cgroup. */
+  async stop(timeoutMs = 15000): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        this.child.once('exit', () => resolve());
+        this.child.kill('SIGTERM');
+        setTimeout(() => {
+          for (const pid of this.cgroupDir ? this.cgroupPids() : [this.child.pid!]) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // already gone
+            }
+          }
+        }, timeoutMs).unref();
+      });
+    }
+    if (this.cgroupDir) {
+      // Children the program left behind would keep the cgroup busy.
+      for (const pid of this.cgroupPids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      for (let i = 0; i < 50 && fs.existsSync(this.cgroupDir); i++) {
+        try {
+          fs.rmdirSync(this.cgroupDir);
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  }
+}
+
+/** One program's measured footprint, as the reports and the evidence file record it. */
+export interface FootprintMeasurement {
+  /** Component and container the figure sizes (lib/config/components.ts). */
+  readonly component: string;
+  readonly container: string;
+  /** Program and exact version that ran. */
+  readonly program: string;
+  /** What it ran with: "generated configuration from dist/ (...)". */
+  readonly configuration: string;
+  /** What "idle" and "load" meant for this run. */
+  readonly conditions: { readonly idle: string; readonly load: string };
+  readonly method: MeterMethod;
+  readonly idle: MemorySample;
+  readonly load: MemorySample;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
+
+/** A one-line human summary of a measurement, printed by the tests. */
+export function describeMeasurement(m: FootprintMeasurement): string {
+  const f = (s: MemorySample) => `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB`;
+  return `${m.component}/${m.container} (${m.program}, ${m.method}): idle ${f(m.idle)}; load peak ${f(m.load)}`;
+}
+
+/**
+ * Prints the measurement and, with WRITE_REPORTS=1, writes it to reports/footprint/<component>-<container>.json
+ * (figures in MiB) so that a run's numbers can be reviewed and carried into lib/config/evidence.ts.
+ */
+export function recordFootprint(m: FootprintMeasurement): void {
+  console.log(describeMeasurement(m));
+  if (!process.env.WRITE_REPORTS) return;
+  const dir = path.join(ROOT, 'reports', 'footprint');
+  fs.mkdirSync(dir, { recursive: true });
+  const inMiB = (s: MemorySample) => ({ workingSetMiB: mib(s.workingSet), anonMiB: mib(s.anon), rssMiB: mib(s.rss) });
+  const row = {
+    ...m,
+    idle: inMiB(m.idle),
+    load: inMiB(m.load),
+    date: new Date().toISOString().slice(0, 10),
+    machine: `${process.arch}, ${require('node:os').cpus().length} cores`,
+  };
+  fs.writeFileSync(path.join(dir, `${m.component}-${m.container}.json`), `${JSON.stringify(row, null, 2)}\n`);
+}
