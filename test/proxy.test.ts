@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { GITEA_SSH_PORT, NPM_ADMIN_SECRET, NPM_CLAIM, npmEgressRules, webBackends, webUiBackends } from '../lib/apps/nginx-proxy-manager';
 import { HSTS_SECONDS, PUBLISHED_SSH_PORT, RATE_LIMIT, TRAEFIK_METRICS_PORT, mergeValues, traefikValues } from '../lib/apps/traefik';
 import { computeBudget } from '../lib/budget';
-import { WEB_UIS, resolveConfig } from '../lib/config';
+import { DEFAULT_TRAEFIK_CHART, TRAEFIK_CHART_ANNOTATION, WEB_UIS, resolveConfig } from '../lib/config';
 import { NON_PUBLIC_IPV4 } from '../lib/config/cidr';
 import { memoryBytes } from '../lib/config/quantity';
 import { AppService, PotatoChart, TLS_OPTION, WEB_MIDDLEWARES } from '../lib/constructs';
@@ -89,17 +89,29 @@ describe('traefik mode', () => {
     expect(values.tlsStore).toEqual({ default: { defaultCertificate: { secretName: 'my-wildcard' } } });
   });
 
-  test('HelmChartConfig values use the chart v34+ keys for redirect, logs, metrics, providers and the service', () => {
+  test('HelmChartConfig values use the keys of chart 41 (the default) for redirect, TLS, logs, providers and the service', () => {
     const values = valuesOf(objects);
-    expect(values.ports.web.redirections.entryPoint).toEqual({ to: 'websecure', scheme: 'https', permanent: true });
+    expect(values.ports.web.http.redirections.entryPoint).toEqual({ to: 'websecure', scheme: 'https', permanent: true });
+    expect(values.ports.web.redirections).toBeUndefined();
     expect(JSON.stringify(values)).not.toContain('redirectTo');
-    expect(values.ports.websecure.tls.enabled).toBe(true);
+    expect(values.ports.websecure.http.tls.enabled).toBe(true);
     expect(values.providers.kubernetesCRD.allowCrossNamespace).toBe(false);
     expect(values.service.spec.externalTrafficPolicy).toBe('Local');
-    expect(values.logs.access).toMatchObject({ enabled: true, format: 'json' });
-    expect(values.logs.access.fields.headers.defaultmode).toBe('drop');
-    expect(values.logs.access.fields.general.defaultmode).toBe('drop');
-    expect(values.logs.access.fields.general.names).toMatchObject({ ClientHost: 'keep', DownstreamStatus: 'keep', RequestHost: 'keep' });
+    expect(values.log).toEqual({ format: 'json', level: 'INFO' });
+    expect(values.logs).toBeUndefined();
+    expect(values.accessLog).toMatchObject({ enabled: true, format: 'json' });
+    expect(values.accessLog.fields.defaultMode).toBe('drop');
+    expect(values.accessLog.fields.headers.defaultMode).toBe('drop');
+    expect(values.accessLog.fields.names).toMatchObject({ ClientHost: 'keep', DownstreamStatus: 'keep', RequestHost: 'keep' });
+  });
+
+  test('the HelmChartConfig names the chart its values are for, and follows ingress.traefikChart', () => {
+    const annotation = (o: Manifest[]) => find(o, 'HelmChartConfig', 'traefik', 'kube-system').metadata.annotations![TRAEFIK_CHART_ANNOTATION];
+    expect(annotation(objects)).toBe(String(DEFAULT_TRAEFIK_CHART));
+    const older = synthCharts({ ...custom, ingress: { ...custom.ingress, traefikChart: 38 } })['30-proxy'];
+    expect(annotation(older)).toBe('38');
+    expect(valuesOf(older).ports.web.redirections.entryPoint).toEqual({ to: 'websecure', scheme: 'https', permanent: true });
+    expect(valuesOf(older).logs.access.fields.general.defaultmode).toBe('drop');
   });
 
   test('metrics: own unexposed entrypoint, and the scrape annotations point at it', () => {
@@ -161,7 +173,9 @@ describe('helm-values/traefik.yaml', () => {
 
   test('the merged values keep every key of the file that the config does not decide', () => {
     const values = traefikValues(resolveConfig(), file) as any;
-    expect(values.logs).toEqual(file.logs);
+    expect(values.log).toEqual(file.log);
+    expect(values.accessLog).toEqual(file.accessLog);
+    expect(values.global).toEqual(file.global);
     expect(values.providers).toEqual(file.providers);
     expect(values.ports.web).toEqual(file.ports.web);
   });

@@ -6,10 +6,11 @@ import { HelmChartConfig } from '../../imports/k3s-helm-helmchartconfigs-helm.ca
 import { IngressRouteTcp, IngressRouteTcpSpecRoutesServicesPort } from '../../imports/traefik-ingressroutetcps-traefik.io';
 import { Middleware, MiddlewareSpec, MiddlewareSpecRateLimitPeriod } from '../../imports/traefik-middlewares-traefik.io';
 import { TlsOption, TlsOptionSpec } from '../../imports/traefik-tlsoptions-traefik.io';
-import type { PotatoStackConfig } from '../config';
+import { TRAEFIK_CHART_ANNOTATION, type PotatoStackConfig } from '../config';
 import { appLabels } from '../constructs/labels';
 import { PotatoChart } from '../constructs/chart';
 import { SAMEORIGIN_HEADERS_MIDDLEWARE, TLS_OPTION, TRAEFIK_NAMESPACE, WEB_MIDDLEWARES } from '../constructs/web-ingress';
+import { type Values, isPlainObject, valuesForChart } from './traefik-values';
 
 /** Port of Traefik's Prometheus entrypoint on its pod (scraped through the pod annotations). */
 export const TRAEFIK_METRICS_PORT = 9100;
@@ -32,14 +33,8 @@ export const HSTS_SECONDS = 31_536_000;
  */
 export const RATE_LIMIT = { average: 100, burst: 200 } as const;
 
-/** Where the static part of Traefik's values lives. */
+/** Where the static part of Traefik's values lives (in the keys of chart 41). */
 export const TRAEFIK_VALUES_FILE = path.join(__dirname, '..', '..', 'helm-values', 'traefik.yaml');
-
-type Values = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Values {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Deep merge of Helm values as Helm does it: maps merge key by key, anything else is replaced. */
 export function mergeValues(base: Values, override: Values): Values {
@@ -55,7 +50,10 @@ export function allowedClientRanges(config: PotatoStackConfig): string[] {
   return [...new Set([config.network.lanCidr, config.network.wireguardClientCidr])];
 }
 
-/** The values k3s's Traefik chart gets: helm-values/traefik.yaml overlaid with what the config decides. */
+/**
+ * The values k3s's Traefik chart gets: helm-values/traefik.yaml overlaid with what the config
+ * decides, in the keys of the chart `ingress.traefikChart` names.
+ */
 export function traefikValues(config: PotatoStackConfig, staticValues: Values = parse(fs.readFileSync(TRAEFIK_VALUES_FILE, 'utf8')) ?? {}): Values {
   const size = config.components.traefik.containers.traefik;
   if (!size) throw new Error("components.traefik.containers has no size for container 'traefik'");
@@ -75,7 +73,7 @@ export function traefikValues(config: PotatoStackConfig, staticValues: Values = 
       [SSH_ENTRYPOINT]: { port: PUBLISHED_SSH_PORT, exposedPort: PUBLISHED_SSH_PORT },
     },
   };
-  return mergeValues(staticValues, fromConfig);
+  return valuesForChart(mergeValues(staticValues, fromConfig), config.ingress.traefikChart);
 }
 
 /** Spec of the `security-headers` Middleware (and of its SAMEORIGIN variant). */
@@ -151,7 +149,7 @@ export class Traefik extends Construct {
     // k3s names its Traefik HelmChart `traefik`; a HelmChartConfig of the same name and
     // namespace overlays its values.
     new HelmChartConfig(this, 'helm-chart-config', {
-      metadata: metadata('traefik', 'ingress-controller'),
+      metadata: { ...metadata('traefik', 'ingress-controller'), annotations: { [TRAEFIK_CHART_ANNOTATION]: String(config.ingress.traefikChart) } },
       spec: { valuesContent: stringify(traefikValues(config)) },
     });
   }

@@ -4,6 +4,7 @@ import { DEFAULT_KOPIA } from './kopia';
 import { DEFAULT_NEXTCLOUD } from './nextcloud';
 import { DEFAULT_MANAGEMENT } from './management';
 import { DEFAULT_POSTGRES } from './postgres';
+import { DEFAULT_TRAEFIK_CHART } from './traefik-chart';
 import { DEFAULT_ALERT_RECEIVERS, DEFAULT_PROMETHEUS } from './prometheus';
 import type { ComponentConfig, PotatoStackConfig } from './types';
 import { DEFAULT_VPN } from './vpn';
@@ -38,6 +39,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
   ingress: {
     mode: 'traefik',
     tlsSecretName: 'potatostack-tls',
+    traefikChart: DEFAULT_TRAEFIK_CHART,
   },
   node: {
     physicalMemory: '2Gi',

@@ -14,6 +14,7 @@ export * from './nextcloud';
 export * from './management';
 export * from './postgres';
 export * from './prometheus';
+export * from './traefik-chart';
 export { DEFAULT_CONFIG } from './defaults';
 export { ConfigError } from './validate';
 

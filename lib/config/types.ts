@@ -62,6 +62,17 @@ export interface IngressConfig {
   readonly mode: 'traefik' | 'nginx-proxy-manager';
   /** Name of the kubernetes.io/tls Secret served for every host. @default 'potatostack-tls' */
   readonly tlsSecretName: string;
+  /**
+   * Major of the Traefik chart the cluster's k3s bundles: the number after `traefik-` in
+   * `kubectl -n kube-system get helmchart traefik -o jsonpath='{.spec.chart}'`
+   * (`.../traefik-40.1.4+up40.1.0.tgz` is 40). The chart's values changed shape at 37, 39 and
+   * 41, and k3s's packaged charts accept unknown keys silently, so values for another chart
+   * drop the HTTPS redirect or the JSON logs, or (chart 41's schema) are refused. One of 34, 37,
+   * 38, 39, 40, 41; docs/ingress.md lists which k3s releases bundle which. Only read in
+   * `traefik` mode.
+   * @default 41 (k3s v1.37)
+   */
+  readonly traefikChart: number;
 }
 
 /**

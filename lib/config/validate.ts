@@ -5,6 +5,7 @@ import { checkKopia } from './kopia';
 import { checkNextcloud } from './nextcloud';
 import { checkManagement } from './management';
 import { checkPostgres } from './postgres';
+import { checkTraefikChart } from './traefik-chart';
 import { checkPrometheusAndAlerts } from './prometheus';
 import { CPU_FORMAT_HINT, MEMORY_FORMAT_HINT, cpuMillis, memoryBytes } from './quantity';
 import type { PotatoStackConfig } from './types';
@@ -192,6 +193,7 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   if (typeof config.ingress.tlsSecretName !== 'string' || !DNS_LABEL.test(config.ingress.tlsSecretName)) {
     report('ingress.tlsSecretName', config.ingress.tlsSecretName, 'a Secret name (lowercase letters, digits and dashes)');
   }
+  checkTraefikChart(config, report);
   checkStorage(config, report);
   checkNetwork(config, report);
   checkNode(config, report);
