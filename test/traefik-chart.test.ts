@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   ConfigError,
   DEFAULT_CONFIG,
@@ -120,5 +122,24 @@ describe('ingress.traefikChart', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^ingress\\.traefikChart: ${JSON.stringify(value).replace(/"/g, "'").replace('.', '\\.')} is not allowed; expected one of the Traefik chart majors k3s bundles: 34, 37, 38, 39, 40, 41`));
     expect(problems[0]).toContain(reason);
+  });
+});
+
+describe('docs/ingress.md', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'ingress.md'), 'utf8');
+
+  test('its table of supported charts is exactly the majors the prop accepts, each with its generation', () => {
+    const section = doc.slice(doc.indexOf('## Supported Traefik charts'), doc.indexOf('\n## ', doc.indexOf('## Supported Traefik charts') + 1));
+    const rows = section
+      .split('\n')
+      .map((line) => /^\| (\d+) \| ([\d-]+) \|/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [Number(m[1]), m[2]]);
+    expect(rows).toEqual(SUPPORTED_TRAEFIK_CHART_MAJORS.map((major) => [major, valuesGenerationOfMajor(major)]));
+  });
+
+  test('states the default chart and the preflight command', () => {
+    expect(doc).toContain(`The default is **${DEFAULT_TRAEFIK_CHART}**`);
+    expect(doc).toContain("kubectl -n kube-system get helmchart traefik -o jsonpath='{.spec.chart}'");
   });
 });

@@ -52,15 +52,6 @@ function requiredCrds(): KubeObject[] {
   return chosen;
 }
 
-async function waitEstablished(crd: KubeObject): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const result = await kube.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
-    if ((result.body?.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True')) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`CRD ${crd.metadata.name} never became Established`);
-}
-
 /** The pod a workload would create, as a Pod in the workload's namespace. */
 function podFromTemplate(workload: KubeObject): KubeObject {
   const template = workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec.template : workload.spec.template;
@@ -82,11 +73,7 @@ async function check(object: KubeObject, asPod = false): Promise<string[]> {
 beforeAll(async () => {
   server = await startApiServer();
   kube = await Kube.connect(server.kubeconfig);
-  for (const crd of requiredCrds()) {
-    const created = await kube.create(crd);
-    if (created.status !== 201) throw new Error(`installing CRD ${crd.metadata.name}: ${rejection(created)}`);
-    await waitEstablished(crd);
-  }
+  for (const crd of requiredCrds()) await kube.installCrd(crd);
   console.log(`kube-apiserver ready in ${server.startupMs} ms at ${server.url}`);
 });
 

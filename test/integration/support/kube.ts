@@ -106,6 +106,18 @@ export class Kube {
     return this.request('POST', `${await this.pathOf(object, true)}?fieldValidation=Strict`, object);
   }
 
+  /** Creates a CustomResourceDefinition for real and waits until the server serves its kind. */
+  async installCrd(crd: KubeObject): Promise<void> {
+    const created = await this.create(crd);
+    if (created.status !== 201) throw new Error(`installing CRD ${crd.metadata.name}: ${rejection(created)}`);
+    for (let i = 0; i < 100; i++) {
+      const result = await this.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+      if ((result.body?.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True')) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`CRD ${crd.metadata.name} never became Established`);
+  }
+
   /** Dry-run create (for Pods built from workload templates). */
   async dryRunCreate(object: KubeObject): Promise<ApiResult> {
     return this.request('POST', `${await this.pathOf(object, true)}?dryRun=All&fieldValidation=Strict`, object);
