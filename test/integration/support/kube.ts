@@ -5,7 +5,7 @@ import type * as ClientNode from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
 
 /** Every object in the YAML files under a directory, with the file it came from. */
 export function loadManifests(dir: string): Array<{ file: string; object: KubeObject }> {
