@@ -5,6 +5,7 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_TRAEFIK_CHART,
   SUPPORTED_TRAEFIK_CHART_MAJORS,
+  type TraefikChartMajor,
   majorsOfGeneration,
   parseTraefikChart,
   resolveConfig,
@@ -113,7 +114,7 @@ describe('ingress.traefikChart', () => {
   ])('refuses %j naming the prop, the value and what is allowed', (value, reason) => {
     let error: unknown;
     try {
-      resolveConfig({ ingress: { traefikChart: value as number } });
+      resolveConfig({ ingress: { traefikChart: value as TraefikChartMajor } });
     } catch (e) {
       error = e;
     }

@@ -4,6 +4,7 @@ import type { KopiaConfig } from './kopia';
 import type { NextcloudConfig } from './nextcloud';
 import type { ManagementConfig } from './management';
 import type { PostgresConfig } from './postgres';
+import type { TraefikChartMajor } from './traefik-chart';
 import type { AlertReceiverSettings, PrometheusSettings } from './prometheus';
 import type { VpnConfig } from './vpn';
 
@@ -72,7 +73,7 @@ export interface IngressConfig {
    * `traefik` mode.
    * @default 41 (k3s v1.37)
    */
-  readonly traefikChart: number;
+  readonly traefikChart: TraefikChartMajor;
 }
 
 /**

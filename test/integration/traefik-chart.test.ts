@@ -23,6 +23,7 @@ import {
   resolveConfig,
   valuesGenerationOfMajor,
   type PotatoStackOverrides,
+  type TraefikChartMajor,
 } from '../../lib/config';
 import { synthesize } from '../../lib/stack';
 import { overrides } from '../../stack.config';
@@ -87,7 +88,7 @@ function synthesizedFor(major: number): Synthesized {
   const cached = synthCache.get(major);
   if (cached) return cached;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `potato-traefik-${major}-`));
-  const withMajor: PotatoStackOverrides = { ...overrides, ingress: { ...overrides.ingress, traefikChart: major } };
+  const withMajor: PotatoStackOverrides = { ...overrides, ingress: { ...overrides.ingress, traefikChart: major as TraefikChartMajor } };
   synthesize(resolveConfig(withMajor), dir);
   const result = fromObjects(loadManifests(dir).map((m) => m.object), `the synth for chart ${major}`);
   synthCache.set(major, result);
@@ -314,7 +315,7 @@ describe.each(SERVED.map((c) => [c.version, c] as const))('chart %s', (_version,
 
 test('a chart of shared/charts is served exactly when ingress.traefikChart accepts its major; synth refuses the others with the reason', () => {
   for (const chart of CHARTS) {
-    const attempt = () => resolveConfig({ ...overrides, ingress: { ...overrides.ingress, traefikChart: chart.major } });
+    const attempt = () => resolveConfig({ ...overrides, ingress: { ...overrides.ingress, traefikChart: chart.major as TraefikChartMajor } });
     if (SERVED.includes(chart)) expect(attempt().ingress.traefikChart).toBe(chart.major);
     else expect(attempt).toThrow(`ingress.traefikChart: ${chart.major} is not allowed`);
   }
