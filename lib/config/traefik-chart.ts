@@ -16,7 +16,7 @@ export type TraefikChartMajor = (typeof SUPPORTED_TRAEFIK_CHART_MAJORS)[number];
  */
 export const TRAEFIK_CHART_ANNOTATION = 'potatostack.io/traefik-chart';
 
-/** The chart k3s v1.37 bundles (41.4.2+up41.4.0, Traefik 3.7). */
+/** The chart major k3s v1.37 bundles (41.x, Traefik 3.7). */
 export const DEFAULT_TRAEFIK_CHART: TraefikChartMajor = 41;
 
 /**
