@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { PotatoStackConfig, STORAGE_CLASSES, ZONES, ZoneName } from '../lib/config';
+import { PRIORITY_TIERS, PotatoStackConfig, STORAGE_CLASSES, ZONES, ZoneName } from '../lib/config';
 import { HostPathVolume, PotatoChart, ZoneNamespace } from '../lib/constructs';
-import { enabledVolumes } from '../lib/host-preparation';
+import { enabledVolumes } from '../lib/host/storage';
 import { VPN_POD } from '../lib/names';
 
 /** Zones in use with the given config (`dmz` only in nginx-proxy-manager mode). */
@@ -12,7 +12,7 @@ export function activeZones(config: PotatoStackConfig): ZoneName[] {
 
 /**
  * Cluster foundation: zone namespaces with Pod Security labels and default-deny policies,
- * the HDD storage classes, and a static hostPath PV + claim per layout folder.
+ * the HDD storage classes, the priority classes, and a static hostPath PV + claim per layout folder.
  */
 export class PlatformChart extends PotatoChart {
   constructor(scope: Construct, id: string, config: PotatoStackConfig) {
@@ -27,6 +27,14 @@ export class PlatformChart extends PotatoChart {
         provisioner: 'kubernetes.io/no-provisioner',
         reclaimPolicy: 'Retain',
         volumeBindingMode: 'Immediate',
+      });
+    }
+    for (const [name, tier] of Object.entries(PRIORITY_TIERS)) {
+      new k8s.KubePriorityClass(this, `priority-${name}`, {
+        metadata: { name },
+        value: tier.value,
+        description: tier.description,
+        preemptionPolicy: tier.preempts ? 'PreemptLowerPriority' : 'Never',
       });
     }
     for (const volume of enabledVolumes(config)) {

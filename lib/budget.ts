@@ -1,4 +1,4 @@
-import { COMPONENTS, ComponentName, PotatoStackConfig } from './config';
+import { COMPONENTS, ComponentName, PRIORITY_TIERS, PROFILES, PotatoStackConfig, componentOfContainer } from './config';
 import { cpuMillis, memoryBytes, toMi } from './config/quantity';
 
 /** Memory and CPU of one pod as the scheduler counts it. */
@@ -14,19 +14,6 @@ export interface PodUsage {
   readonly memoryLimit: number;
   readonly cpuRequest: number;
   readonly cpuLimit: number;
-}
-
-export interface BudgetReport {
-  readonly pods: PodUsage[];
-  /** Memory the node model leaves for workloads. */
-  readonly available: number;
-  readonly reservedLines: { name: string; memory: number }[];
-  readonly steadyRequests: number;
-  readonly peakRequests: number;
-  readonly steadyLimits: number;
-  readonly limitCeiling: number;
-  readonly cpuRequests: number;
-  readonly problems: string[];
 }
 
 interface ContainerJson {
@@ -83,11 +70,6 @@ function podSpecOf(manifest: Manifest): { spec: PodSpecJson; transient: boolean 
   }
 }
 
-/** Component whose sizes list a container of this name; the names are unique across components. */
-export function componentOfContainer(name: string): ComponentName | undefined {
-  return (Object.keys(COMPONENTS) as ComponentName[]).find((component) => name in COMPONENTS[component].containers);
-}
-
 /** Pods of the synthesized manifests, each at one replica (single node: a DaemonSet is one pod). */
 export function podUsages(manifests: readonly Manifest[]): PodUsage[] {
   const result: PodUsage[] = [];
@@ -129,42 +111,145 @@ function externalPods(config: PotatoStackConfig): PodUsage[] {
   ];
 }
 
+/** A pod k3s deploys from its own manifests: the scheduler counts its request like ours. */
+export interface AddonPod {
+  readonly name: string;
+  readonly memoryRequest: number;
+  /** Where the request comes from. */
+  readonly source: string;
+}
+
+/**
+ * k3s's packaged add-on pods, as its manifests size them (local-path-provisioner is disabled: every
+ * PV is static). Their requests are larger than their use (CoreDNS ~7Mi, metrics-server ~9Mi,
+ * k3s-io/k3s#1554), but the scheduler reserves the request.
+ */
+export function addonPods(config: PotatoStackConfig, manifests: readonly Manifest[]): AddonPod[] {
+  const pods: AddonPod[] = [{ name: 'coredns', memoryRequest: 70 * Mi, source: 'k3s manifests/coredns.yaml' }];
+  if (config.node.metricsServer) pods.push({ name: 'metrics-server', memoryRequest: 70 * Mi, source: 'k3s manifests/metrics-server' });
+  // ServiceLB runs one svclb pod (no requests) per LoadBalancer Service: k3s's Traefik, or ours.
+  const loadBalancers = manifests.filter((m) => m.kind === 'Service' && m.spec?.type === 'LoadBalancer').map((m) => m.metadata?.name ?? '');
+  if (config.components.traefik.enabled) loadBalancers.push('traefik');
+  for (const name of loadBalancers) pods.push({ name: `svclb-${name}`, memoryRequest: 0, source: 'k3s ServiceLB' });
+  return pods;
+}
+
+const Mi = 1024 ** 2;
 const mem = (q: string) => memoryBytes(q) ?? 0;
 
-/** Sums everything synthesized against the node model. */
+/** The storage node's memory as the kubelet will see it with the generated k3s configuration. */
+export interface NodeMemory {
+  /** MemTotal: the kubelet's memory capacity. */
+  readonly capacity: number;
+  /** Kubelet hard eviction threshold (memory.available). */
+  readonly evictionHard: number;
+  /** Kubelet system-reserved: OS userspace. */
+  readonly systemReserved: number;
+  /** Kubelet kube-reserved: the k3s server, containerd and one shim per pod. */
+  readonly kubeReserved: number;
+  /** Pods counted for shims: ours, k3s's add-ons and one job. */
+  readonly podCount: number;
+  /** capacity - eviction - system-reserved - kube-reserved: what the scheduler hands out. */
+  readonly allocatable: number;
+  readonly addons: AddonPod[];
+  /** Allocatable minus the add-on pods' requests: what the stack's own pods may request. */
+  readonly forWorkloads: number;
+  /** zram: device size, how much of it pods may fill under LimitedSwap, and the RAM that gives back. */
+  readonly zram: { readonly deviceSize: number; readonly podSwapAllowance: number; readonly gain: number };
+}
+
+/**
+ * The node model applied to a set of pods. Kubelet reservations follow the model (lib/host/k3s.ts
+ * writes them), so `allocatable` is the node's real allocatable. zram's gain counts only what the
+ * stack's pods may swap under LimitedSwap (each Burstable container: its request / capacity x swap
+ * size) at the configured compression ratio; swap of the OS and k3s itself is left out, as a margin.
+ */
+export function nodeMemory(config: PotatoStackConfig, pods: readonly PodUsage[], manifests: readonly Manifest[] = []): NodeMemory {
+  const { node } = config;
+  const addons = addonPods(config, manifests);
+  const steadyPods = pods.filter((p) => !p.transient);
+  const hasJob = pods.some((p) => p.transient);
+  const podCount = steadyPods.length + addons.length + (hasJob ? 1 : 0);
+  const capacity = mem(node.memTotal);
+  const evictionHard = mem(node.evictionHard);
+  const systemReserved = mem(node.osReserved);
+  const kubeReserved = mem(node.k3sServer) + mem(node.containerd) + podCount * mem(node.shimPerPod);
+  const allocatable = capacity - evictionHard - systemReserved - kubeReserved;
+  const addonRequests = addons.reduce((sum, a) => sum + a.memoryRequest, 0);
+  const deviceSize = node.zram.enabled ? Math.floor((capacity * node.zram.sizePercent) / 100) : 0;
+  // k3s's add-ons run at system-critical priorities, and high-priority pods never swap.
+  const burstableRequests = steadyPods.filter((p) => p.memoryRequest < p.memoryLimit).reduce((sum, p) => sum + p.memoryRequest, 0);
+  const podSwapAllowance = capacity > 0 ? Math.floor((burstableRequests / capacity) * deviceSize) : 0;
+  const gain = Math.floor(podSwapAllowance * (1 - 1 / node.zram.compressionRatio));
+  return {
+    capacity,
+    evictionHard,
+    systemReserved,
+    kubeReserved,
+    podCount,
+    allocatable,
+    addons,
+    forWorkloads: allocatable - addonRequests,
+    zram: { deviceSize, podSwapAllowance, gain },
+  };
+}
+
+export interface BudgetReport {
+  readonly pods: PodUsage[];
+  readonly node: NodeMemory;
+  /** Memory the stack's own pods may request: node allocatable minus k3s's add-on pods. */
+  readonly available: number;
+  readonly steadyRequests: number;
+  /** Steady requests plus the largest job's request: what the scheduler must fit (RAM only). */
+  readonly peakRequests: number;
+  readonly steadyLimits: number;
+  /** The pods that may peak at once and how far each goes above its request (a job: its whole limit). */
+  readonly peaks: { workload: string; excess: number }[];
+  /** Steady requests of all pods, add-ons included, plus the peaks: what RAM + zram must hold. */
+  readonly peakDemand: number;
+  /** Allocatable plus zram's gain. */
+  readonly ramPlusZram: number;
+  readonly cpuRequests: number;
+  readonly problems: string[];
+}
+
+/** Sums everything synthesized against the node model: RAM only for the scheduler, RAM + zram for peaks. */
 export function computeBudget(config: PotatoStackConfig, manifests: readonly Manifest[]): BudgetReport {
   const pods = [...podUsages(manifests), ...externalPods(config)];
-  const { node } = config;
-  const reservedLines = [
-    { name: 'kernel and firmware', memory: mem(node.kernelReserved) },
-    { name: 'OS userspace', memory: mem(node.osReserved) },
-    { name: 'k3s server process', memory: mem(node.k3sReserved) },
-    ...Object.entries(node.addonPods).map(([name, q]) => ({ name: `k3s add-on: ${name}`, memory: mem(q) })),
-  ];
-  const available = mem(node.physicalMemory) - reservedLines.reduce((sum, r) => sum + r.memory, 0);
+  const node = nodeMemory(config, pods, manifests);
   const steady = pods.filter((p) => !p.transient);
   const transientPeak = Math.max(0, ...pods.filter((p) => p.transient).map((p) => p.memoryRequest));
   const steadyRequests = steady.reduce((sum, p) => sum + p.memoryRequest, 0);
   const steadyLimits = steady.reduce((sum, p) => sum + p.memoryLimit, 0);
   const peakRequests = steadyRequests + transientPeak;
-  const limitCeiling = available * node.limitOvercommit;
+  const excursions = pods
+    .map((p) => ({ workload: p.workload, excess: p.transient ? p.memoryLimit : Math.max(0, p.memoryLimit - p.memoryRequest) }))
+    .sort((a, b) => b.excess - a.excess || a.workload.localeCompare(b.workload));
+  const peaks = excursions.slice(0, config.node.concurrentPeaks);
+  const addonRequests = node.allocatable - node.forWorkloads;
+  const peakDemand = steadyRequests + addonRequests + peaks.reduce((sum, p) => sum + p.excess, 0);
+  const ramPlusZram = node.allocatable + node.zram.gain;
   const problems: string[] = [];
-  if (peakRequests > available) {
+  if (peakRequests > node.forWorkloads) {
     problems.push(
-      `memory requests ${toMi(peakRequests)}Mi (steady ${toMi(steadyRequests)}Mi + largest job ${toMi(transientPeak)}Mi) exceed the ${toMi(available)}Mi the node model leaves for workloads`,
+      `memory requests ${toMi(peakRequests)}Mi (steady ${toMi(steadyRequests)}Mi + largest job ${toMi(transientPeak)}Mi) exceed the ${toMi(node.forWorkloads)}Mi the node leaves for the stack (allocatable ${toMi(node.allocatable)}Mi of MemTotal ${toMi(node.capacity)}Mi, minus k3s's add-on pods)`,
     );
   }
-  if (steadyLimits > limitCeiling) {
-    problems.push(`memory limits ${toMi(steadyLimits)}Mi exceed node.limitOvercommit (${node.limitOvercommit}) x ${toMi(available)}Mi = ${toMi(limitCeiling)}Mi`);
+  if (peakDemand > ramPlusZram) {
+    problems.push(
+      `with ${peaks.map((p) => `${p.workload} (+${toMi(p.excess)}Mi)`).join(' and ')} at their memory limits, the node needs ${toMi(peakDemand)}Mi; RAM + zram hold ${toMi(ramPlusZram)}Mi (allocatable ${toMi(node.allocatable)}Mi + zram ${toMi(node.zram.gain)}Mi)`,
+    );
   }
   return {
     pods,
-    available,
-    reservedLines,
+    node,
+    available: node.forWorkloads,
     steadyRequests,
     peakRequests,
     steadyLimits,
-    limitCeiling,
+    peaks,
+    peakDemand,
+    ramPlusZram,
     cpuRequests: steady.reduce((sum, p) => sum + p.cpuRequest, 0),
     problems,
   };
@@ -206,26 +291,70 @@ export function componentTable(report: BudgetReport): string {
   ].join('\n');
 }
 
-/** The totals against the node model, as a Markdown table. */
-export function budgetSummary(report: BudgetReport): string {
+/** The node model and both checks, as a Markdown table. */
+export function budgetSummary(report: BudgetReport, config: PotatoStackConfig): string {
+  const { node } = report;
+  const { zram } = config.node;
+  const mi = (bytes: number) => `${toMi(bytes)}Mi`;
   const lines = [
     '| node model | memory |',
     '|---|---:|',
-    ...report.reservedLines.map((r) => `| reserved: ${r.name} | ${toMi(r.memory)}Mi |`),
-    `| **left for workloads** | **${toMi(report.available)}Mi** |`,
-    `| workload requests, steady | ${toMi(report.steadyRequests)}Mi |`,
-    `| workload requests, with the largest job running | ${toMi(report.peakRequests)}Mi |`,
-    `| headroom | ${toMi(report.available - report.peakRequests)}Mi |`,
-    `| workload limits (ceiling ${toMi(report.limitCeiling)}Mi) | ${toMi(report.steadyLimits)}Mi |`,
+    `| MemTotal (\`node.memTotal\`) | ${mi(node.capacity)} |`,
+    `| kubelet hard eviction threshold | -${mi(node.evictionHard)} |`,
+    `| system-reserved: OS userspace | -${mi(node.systemReserved)} |`,
+    `| kube-reserved: k3s server ${config.node.k3sServer}, containerd ${config.node.containerd}, ${node.podCount} pods x ${config.node.shimPerPod} shim | -${mi(node.kubeReserved)} |`,
+    `| **allocatable** (what the generated k3s configuration gives the scheduler) | **${mi(node.allocatable)}** |`,
+    ...node.addons.filter((a) => a.memoryRequest > 0).map((a) => `| k3s add-on pod ${a.name} (request) | -${mi(a.memoryRequest)} |`),
+    `| **left for the stack** | **${mi(report.available)}** |`,
+    `| RAM only: requests, steady | ${mi(report.steadyRequests)} |`,
+    `| RAM only: requests with the largest job running | ${mi(report.peakRequests)} |`,
+    `| **RAM only: headroom** | **${mi(report.available - report.peakRequests)}** |`,
+    zram.enabled
+      ? `| zram: ${mi(node.zram.deviceSize)} device (${zram.algorithm}), pods may swap ${mi(node.zram.podSwapAllowance)} (LimitedSwap), at ${zram.compressionRatio}:1 that frees | +${mi(node.zram.gain)} |`
+      : '| zram: off | +0Mi |',
+    `| RAM + zram | ${mi(report.ramPlusZram)} |`,
+    `| peak: every pod at its request, ${report.peaks.map((p) => `${p.workload} at its limit`).join(' and ')} | ${mi(report.peakDemand)} |`,
+    `| **RAM + zram: headroom** | **${mi(report.ramPlusZram - report.peakDemand)}** |`,
     `| CPU requests (of 4000m) | ${report.cpuRequests}m |`,
   ];
   return lines.join('\n');
 }
 
-/** A budget failure: the problems and the largest consumers, so the operator knows what to shrink. */
+/** Steady and job requests per enabled component, largest first: what turning each off would give back. */
+export function componentRequests(report: BudgetReport): { component: string; request: number }[] {
+  const totals = new Map<string, number>();
+  for (const p of report.pods) totals.set(p.component, (totals.get(p.component) ?? 0) + (p.transient ? 0 : p.memoryRequest));
+  return [...totals.entries()].map(([component, request]) => ({ component, request })).sort((a, b) => b.request - a.request || a.component.localeCompare(b.component));
+}
+
+/** A budget failure: the problems, the largest consumers and what could be turned off. */
 export class BudgetError extends Error {
-  constructor(report: BudgetReport) {
-    super(`memory budget exceeded:\n${report.problems.map((p) => `  - ${p}`).join('\n')}\nLargest consumers:\n${budgetTable(report, 8)}\n\nShrink components.<name>.containers sizes, disable components, or correct the node model.`);
+  constructor(report: BudgetReport, config?: PotatoStackConfig) {
+    const deficit = Math.max(report.peakRequests - report.available, report.peakDemand - report.ramPlusZram);
+    // Least important first (priority tiers), then largest.
+    const tierValue = (component: string) => PRIORITY_TIERS[COMPONENTS[component as ComponentName]?.priority ?? 'potatostack-critical'].value;
+    const candidates = componentRequests(report)
+      .filter((c) => c.component !== 'traefik' && c.component !== 'nginx-proxy-manager')
+      .sort((a, b) => tierValue(a.component) - tierValue(b.component) || b.request - a.request);
+    const drop: string[] = [];
+    let freed = 0;
+    for (const c of candidates) {
+      if (freed >= deficit) break;
+      drop.push(`${c.component} (${toMi(c.request)}Mi)`);
+      freed += c.request;
+    }
+    const profile = config ? ` (profile '${config.profile}': ${PROFILES[config.profile].description})` : '';
+    super(
+      [
+        `memory budget exceeded${profile}:`,
+        ...report.problems.map((p) => `  - ${p}`),
+        'Largest consumers:',
+        budgetTable(report, 8),
+        '',
+        `To fit, turn off components (components.<name>.enabled: false), least important first: ${drop.join(', ')}; or set node.memTotal to the board's real MemTotal (grep MemTotal /proc/meminfo).`,
+        'Requests are never lowered below their evidence (lib/config/evidence.ts).',
+      ].join('\n'),
+    );
     this.name = 'BudgetError';
   }
 }

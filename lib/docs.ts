@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
-import type { PotatoStackConfig } from './config';
+import { COMPONENT_NAMES, PotatoStackConfig, evidenceOf, evidenceSummary, peakMi, steadyMi } from './config';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
 
@@ -10,11 +10,25 @@ import { buildApp, manifestsOf } from './stack';
 export function generatedSections(config: PotatoStackConfig): Record<string, string> {
   const budget = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
   return {
-    budget: `Per component:\n\n${componentTable(budget)}\n\nPer workload:\n\n${budgetTable(budget)}\n\n${budgetSummary(budget)}`,
+    sizing: sizingTable(config),
+    budget: `Per component:\n\n${componentTable(budget)}\n\nPer workload:\n\n${budgetTable(budget)}\n\n${budgetSummary(budget, config)}`,
     'seed-map': seedMapTable(),
     connectivity: connectivityTable(),
     secrets: secretsTable(secretReferences(config, manifestsOf(buildApp(config, '/nonexistent-outdir')))),
   };
+}
+
+/** Every container's size against its evidence row: what the sizing rule made of which figures. */
+export function sizingTable(config: PotatoStackConfig): string {
+  const lines = ['| component | container | request / limit | steady / peak (MiB, arm64) | evidence |', '|---|---|---|---|---|'];
+  for (const component of COMPONENT_NAMES) {
+    for (const [container, size] of Object.entries(config.components[component].containers)) {
+      const e = evidenceOf(container);
+      const figures = `${Math.round(steadyMi(e))} / ${Math.round(peakMi(e))}`;
+      lines.push(`| ${component} | ${container} | ${size.requests.memory} / ${size.limits.memory} | ${figures} | ${evidenceSummary(e).replace(/\|/g, '/')} |`);
+    }
+  }
+  return lines.join('\n');
 }
 
 /** A Secret the stack expects the operator to create. */

@@ -10,11 +10,11 @@ import { VpnChart } from '../charts/vpn';
 import { MonitoringChart } from '../charts/monitoring';
 import { BudgetError, BudgetReport, computeBudget } from './budget';
 import { PotatoStackConfig } from './config';
-import { hostPreparationScript } from './host-preparation';
+import { hostFiles } from './host/setup';
 
 /**
  * Charts in apply order: the number prefix of each file name makes a plain
- * `kubectl apply -f dist/ --recursive` create namespaces and volumes before workloads.
+ * `kubectl apply -f dist/` create namespaces and volumes before workloads.
  */
 export function buildApp(config: PotatoStackConfig, outdir = 'dist'): App {
   const app = new App({ outdir, yamlOutputType: YamlOutputType.FILE_PER_CHART, outputFileExtension: '.yaml' });
@@ -33,14 +33,20 @@ export function manifestsOf(app: App): any[] {
   return app.charts.flatMap((chart) => chart.toJson());
 }
 
-/** Builds, checks the memory budget, and writes dist/ plus the host preparation script. */
+/**
+ * Builds, checks the memory budget, and writes dist/: the manifests at the top level (apply them
+ * without --recursive) and the board's own files in dist/host/.
+ */
 export function synthesize(config: PotatoStackConfig, outdir = 'dist'): BudgetReport {
   const app = buildApp(config, outdir);
   const budget = computeBudget(config, manifestsOf(app));
-  if (budget.problems.length > 0) throw new BudgetError(budget);
+  if (budget.problems.length > 0) throw new BudgetError(budget, config);
   fs.rmSync(outdir, { recursive: true, force: true });
   app.synth();
-  fs.mkdirSync(path.join(outdir, 'host'), { recursive: true });
-  fs.writeFileSync(path.join(outdir, 'host', 'prepare-storage.sh'), hostPreparationScript(config), { mode: 0o755 });
+  for (const [file, { content, mode }] of Object.entries(hostFiles(config, budget))) {
+    const target = path.join(outdir, 'host', file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, content, { mode });
+  }
   return budget;
 }

@@ -10,7 +10,7 @@ console.log(componentTable(report));
 console.log();
 console.log(budgetTable(report));
 console.log();
-console.log(budgetSummary(report));
+console.log(budgetSummary(report, config));
 if (report.problems.length > 0) {
   console.log(`\nOVER BUDGET:\n${report.problems.map((p) => `  - ${p}`).join('\n')}`);
   process.exitCode = 1;

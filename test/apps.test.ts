@@ -11,10 +11,10 @@ import { MARIADB } from '../lib/apps/mariadb';
 import { GITEA_POSTGRES } from '../lib/apps/postgres';
 import { PUBLISHED_SSH_PORT } from '../lib/apps/traefik';
 import { buildApp } from '../lib/stack';
-import { Manifest, find, podMetadataOf, podSpecOf, synthCharts, synthObjects } from './helpers';
+import { Manifest, find, podMetadataOf, podSpecOf, fullConfig, synthFull, synthChartsFull } from './helpers';
 
-const config = resolveConfig();
-const apps = synthCharts()['20-apps'];
+const config = fullConfig();
+const apps = synthChartsFull()['20-apps'];
 const container = (o: Manifest) => podSpecOf(o).containers[0];
 const env = (c: any): Record<string, any> => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
 const policy = (name: string) => find(apps, 'NetworkPolicy', name, 'apps').spec;
@@ -40,7 +40,7 @@ describe('Nextcloud', () => {
     expect(e.TRUSTED_PROXIES).toBe(config.network.podCidr);
     expect(e.OVERWRITEPROTOCOL).toBe('https');
     expect(e.OVERWRITEHOST).toBe(host);
-    const other = synthCharts({ domain: 'example.org', network: { podCidr: '10.99.0.0/16' } })['20-apps'];
+    const other = synthChartsFull({ domain: 'example.org', network: { podCidr: '10.99.0.0/16' } })['20-apps'];
     const otherEnv = env(container(find(other, 'Deployment', 'nextcloud')));
     expect([otherEnv.OVERWRITEHOST, otherEnv.TRUSTED_PROXIES]).toEqual(['cloud.example.org', '10.99.0.0/16']);
   });
@@ -50,7 +50,7 @@ describe('Nextcloud', () => {
     const php = Number(e.PHP_MEMORY_LIMIT.replace(/M$/, '')) * 1024 ** 2;
     expect(php).toBeLessThan(limit);
     expect(php).toBeGreaterThanOrEqual(limit / 4);
-    const bigger = synthCharts({ components: { nextcloud: { containers: { nextcloud: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } } } } })['20-apps'];
+    const bigger = synthChartsFull({ components: { nextcloud: { containers: { nextcloud: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } } } } })['20-apps'];
     expect(env(container(find(bigger, 'Deployment', 'nextcloud'))).PHP_MEMORY_LIMIT).toBe('512M');
     expect(e.PHP_UPLOAD_LIMIT).toMatch(/^[0-9]+[MG]$/);
     expect(maxRequestWorkers({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory: '512Mi' } })).toBe(8);
@@ -94,7 +94,7 @@ describe('Nextcloud', () => {
     const cron = policy('nextcloud-cron');
     expect(cron.policyTypes).toEqual(['Egress']);
     expect(cron.egress).toEqual([mariadb]);
-    const open = synthObjects({ nextcloud: { internetAccess: true } }).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'apps');
+    const open = synthFull({ nextcloud: { internetAccess: true } }).filter((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'apps');
     for (const name of ['nextcloud', 'nextcloud-cron']) expect(open.find((o) => o.metadata.name === name)!.spec.egress).toEqual([mariadb, internet]);
     expect(MARIADB.clients).toEqual(expect.arrayContaining(['nextcloud', 'nextcloud-cron']));
   });
@@ -194,7 +194,7 @@ describe('Kopia', () => {
     const transport = find(apps, 'ServersTransport', 'kopia', 'apps');
     expect(transport.spec).toEqual({ serverName: 'kopia.apps.svc', rootCAs: [{ secret: 'kopia-tls' }] });
     expect(transport.spec.insecureSkipVerify).toBeUndefined();
-    const npm = synthCharts({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'];
+    const npm = synthChartsFull({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'];
     expect(npm.filter((o) => o.kind === 'ServersTransport')).toEqual([]);
   });
 
@@ -226,13 +226,13 @@ describe('Homepage', () => {
 
   test('lists exactly the enabled web UIs, with https links under the domain', () => {
     const expected = (overrides: Parameters<typeof resolveConfig>[0]) => {
-      const cfg = resolveConfig(overrides);
+      const cfg = fullConfig(overrides);
       return WEB_UIS.filter((u) => cfg.components[u.component].enabled).map((u) => `https://${u.subdomain}.${cfg.domain}`).sort();
     };
     expect(hrefs(apps)).toEqual(expected({}));
     expect(hrefs(apps)).toContain(`https://cloud.${config.domain}`);
     const trimmed = { domain: 'example.org', components: { gitea: { enabled: false }, postgres: { enabled: false }, portainer: { enabled: false } } };
-    const other = hrefs(synthCharts(trimmed)['20-apps']);
+    const other = hrefs(synthChartsFull(trimmed)['20-apps']);
     expect(other).toEqual(expected(trimmed));
     expect(other).not.toContain('https://git.example.org');
     expect(other).not.toContain('https://portainer.example.org');
@@ -265,7 +265,7 @@ describe('Homepage', () => {
   });
 
   test('a config change changes the pod template (subPath mounts do not follow ConfigMap updates)', () => {
-    const other = find(synthCharts({ domain: 'example.org' })['20-apps'], 'Deployment', 'homepage');
+    const other = find(synthChartsFull({ domain: 'example.org' })['20-apps'], 'Deployment', 'homepage');
     expect(podMetadataOf(other).annotations['potatostack.io/config-hash']).not.toBe(podMetadataOf(deployment).annotations['potatostack.io/config-hash']);
   });
 
@@ -278,7 +278,7 @@ describe('Homepage', () => {
       { to: [{ ipBlock: { cidr: config.network.lanCidr } }], ports: ports(config.network.apiServerPort) },
     ]);
     // resolveConfig rejects the optional nodeCidr as unknown (it has no default), so build with it directly.
-    const base = resolveConfig({ network: { apiServerPort: 7443 } });
+    const base = fullConfig({ network: { apiServerPort: 7443 } });
     const app = buildApp({ ...base, network: { ...base.network, nodeCidr: '192.168.1.10/32' } }, '/nonexistent-outdir');
     const withNode = app.charts.find((chart) => chart.node.id === '20-apps')!.toJson() as Manifest[];
     expect(find(withNode, 'NetworkPolicy', 'homepage').spec.egress[1]).toEqual({ to: [{ ipBlock: { cidr: '192.168.1.10/32' } }], ports: ports(7443) });
@@ -290,17 +290,17 @@ describe('zone wiring', () => {
     expect(apps.filter((o) => o.kind === 'Ingress').map((o) => o.spec.rules[0].host).sort()).toEqual(
       ['backup', 'cloud', 'git', 'home'].map((s) => `${s}.${config.domain}`),
     );
-    expect(synthCharts({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'].filter((o) => o.kind === 'Ingress')).toEqual([]);
+    expect(synthChartsFull({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'].filter((o) => o.kind === 'Ingress')).toEqual([]);
   });
 
   test('in nginx-proxy-manager mode the web ports open to NPM instead of Traefik', () => {
-    const npm = synthCharts({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'];
+    const npm = synthChartsFull({ ingress: { mode: 'nginx-proxy-manager' } })['20-apps'];
     const from = find(npm, 'NetworkPolicy', 'nextcloud').spec.ingress[0].from;
     expect(from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dmz' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nginx-proxy-manager' } } }]);
   });
 
   test('disabled apps render nothing', () => {
-    const none = synthCharts({ components: { kopia: { enabled: false }, homepage: { enabled: false } } })['20-apps'];
+    const none = synthChartsFull({ components: { kopia: { enabled: false }, homepage: { enabled: false } } })['20-apps'];
     expect(none.filter((o) => o.metadata.name === 'kopia' || o.metadata.name === 'homepage')).toEqual([]);
   });
 

@@ -59,71 +59,111 @@ describe('podUsages', () => {
 describe('computeBudget', () => {
   const config = resolveConfig();
 
-  test('available memory is RAM minus the node model reservations', () => {
+  test('allocatable is MemTotal minus eviction threshold, OS, k3s, containerd and one shim per pod', () => {
     const report = computeBudget(config, []);
-    // 2048 - 100 kernel - 150 OS - 450 k3s - 70 coredns - 70 metrics-server
-    expect(report.available).toBe(1208 * Mi);
-    // Traefik is sized by our config even though k3s runs it
+    // pods: traefik (sized by us, run by k3s), coredns, metrics-server, svclb-traefik
+    expect(report.node.podCount).toBe(4);
+    expect(report.node.kubeReserved).toBe((550 + 64 + 4 * 8) * Mi);
+    expect(report.node.allocatable).toBe((1950 - 100 - 200 - 646) * Mi);
+    // the add-on pods' requests (coredns 70Mi, metrics-server 70Mi) come off before the stack's own
+    expect(report.available).toBe(report.node.allocatable - 140 * Mi);
     expect(report.pods.map((p) => p.workload)).toEqual(['kube-system/traefik']);
     expect(report.problems).toEqual([]);
   });
 
-  test('steady requests plus the largest job must fit', () => {
+  test('every pod costs a shim: more pods leave less for workloads', () => {
+    const one = computeBudget(config, [deployment('a', { containers: [container('app', '10Mi', '20Mi')] })]);
+    const two = computeBudget(config, [deployment('a', { containers: [container('app', '10Mi', '20Mi')] }), deployment('b', { containers: [container('app', '10Mi', '20Mi')] })]);
+    expect(one.node.allocatable - two.node.allocatable).toBe(8 * Mi);
+  });
+
+  test('without metrics-server its request and pod are not counted', () => {
+    const off = computeBudget(resolveConfig({ node: { metricsServer: false } }), []);
+    const on = computeBudget(config, []);
+    expect(off.node.addons.map((a) => a.name)).toEqual(['coredns', 'svclb-traefik']);
+    expect(off.available - on.available).toBe((70 + 8) * Mi);
+  });
+
+  test('steady requests plus the largest job must fit in RAM', () => {
     const manifests = [
-      deployment('big', { containers: [container('app', '1100Mi', '1100Mi')] }),
+      deployment('big', { containers: [container('app', '1000Mi', '1000Mi')] }),
       { kind: 'CronJob', metadata: { name: 'job', namespace: 'apps' }, spec: { jobTemplate: { spec: { template: { spec: { containers: [container('c', '100Mi', '100Mi')] } } } } } },
     ];
     const report = computeBudget(config, manifests);
-    expect(report.steadyRequests).toBe((1100 + 48) * Mi);
-    expect(report.peakRequests).toBe((1100 + 48 + 100) * Mi);
-    expect(report.problems).toEqual([
-      'memory requests 1248Mi (steady 1148Mi + largest job 100Mi) exceed the 1208Mi the node model leaves for workloads',
-    ]);
+    expect(report.steadyRequests).toBe((1000 + 56) * Mi);
+    expect(report.peakRequests).toBe((1000 + 56 + 100) * Mi);
+    expect(report.problems[0]).toMatch(/^memory requests 1156Mi \(steady 1056Mi \+ largest job 100Mi\) exceed the \d+Mi the node leaves for the stack/);
   });
 
-  test('limits may overcommit only up to node.limitOvercommit', () => {
-    const report = computeBudget(resolveConfig({ node: { limitOvercommit: 1 } }), [deployment('x', { containers: [container('app', '10Mi', '1200Mi')] })]);
-    expect(report.problems).toEqual(['memory limits 1328Mi exceed node.limitOvercommit (1) x 1208Mi = 1208Mi']);
+  test('zram gives back what the Burstable pods may swap, at the assumed ratio', () => {
+    const manifests = [deployment('app', { containers: [container('app', '390Mi', '500Mi')] }), deployment('fixed', { containers: [container('app', '100Mi', '100Mi')] })];
+    const report = computeBudget(config, manifests);
+    // LimitedSwap: each Burstable container may swap request / MemTotal x swap size; the Guaranteed pod none
+    const burstable = (390 + 56) * Mi;
+    expect(report.node.zram.deviceSize).toBe(1950 * Mi);
+    expect(report.node.zram.podSwapAllowance).toBe(Math.floor((burstable / (1950 * Mi)) * 1950 * Mi));
+    expect(report.node.zram.gain).toBe(Math.floor(report.node.zram.podSwapAllowance / 2));
+    expect(report.ramPlusZram).toBe(report.node.allocatable + report.node.zram.gain);
+    const off = computeBudget(resolveConfig({ node: { zram: { enabled: false } } }), manifests);
+    expect(off.node.zram.gain).toBe(0);
   });
 
-  test('the error names the largest consumers', () => {
+  test('RAM + zram must hold every pod at its request and the largest excursion at its limit', () => {
+    const manifests = [
+      deployment('calm', { containers: [container('app', '100Mi', '120Mi')] }),
+      deployment('spiky', { containers: [container('app', '100Mi', '1400Mi')] }),
+    ];
+    const report = computeBudget(config, manifests);
+    expect(report.peaks).toEqual([{ workload: 'apps/spiky', excess: 1300 * Mi }]);
+    expect(report.peakDemand).toBe(report.steadyRequests + 140 * Mi + 1300 * Mi);
+    expect(report.problems).toEqual([expect.stringMatching(/^with apps\/spiky \(\+1300Mi\) at their memory limits, the node needs \d+Mi; RAM \+ zram hold \d+Mi/)]);
+    const two = computeBudget(resolveConfig({ node: { concurrentPeaks: 2 } }), manifests);
+    expect(two.peaks.map((p) => p.workload)).toEqual(['apps/spiky', 'kube-system/traefik']);
+  });
+
+  test('the error names the largest consumers and what to turn off, least important first', () => {
     const report = computeBudget(config, [deployment('hog', { containers: [container('app', '1500Mi', '1500Mi')] })]);
-    const message = new BudgetError(report).message;
-    expect(message).toMatch(/^memory budget exceeded:/);
+    const message = new BudgetError(report, config).message;
+    expect(message).toMatch(/^memory budget exceeded \(profile 'board-2gb': /);
     expect(message).toContain('| apps/hog | Deployment | 1500Mi | 1500Mi |');
     expect(budgetTable(report).split('\n')[2]).toMatch(/^\| apps\/hog /);
+    const full = resolveConfig({ profile: 'full' });
+    const fullReport = computeBudget(full, manifestsOf(buildApp(full, '/nonexistent-outdir')));
+    const advice = new BudgetError(fullReport, full).message.split('\n').find((l) => l.startsWith('To fit'))!;
+    // optional tier (dashboards, management UIs) before alerting, alerting before the apps
+    const order = ['grafana', 'prometheus', 'nextcloud'].map((c) => advice.indexOf(`${c} (`));
+    expect(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]))).toBe(true);
   });
 });
 
 test('synthesis refuses an over-budget stack and writes nothing', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-budget-'));
   fs.writeFileSync(path.join(outdir, 'keep.yaml'), 'kept');
-  const greedy = resolveConfig({ node: { physicalMemory: '1Gi', k3sReserved: '800Mi' } });
+  const greedy = resolveConfig({ node: { memTotal: '1Gi' } });
   expect(() => synthesize(greedy, outdir)).toThrow(BudgetError);
   expect(fs.readFileSync(path.join(outdir, 'keep.yaml'), 'utf8')).toBe('kept');
 });
 
-test('the default stack fits the board', () => {
+test('the default profile fits the 2 GB board in RAM and in RAM + zram', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-budget-'));
   const report = synthesize(resolveConfig(), outdir);
   expect(report.problems).toEqual([]);
   expect(report.peakRequests).toBeLessThanOrEqual(report.available);
+  expect(report.peakDemand).toBeLessThanOrEqual(report.ramPlusZram);
 });
 
-test('nginx-proxy-manager mode needs one component less than the default stack, as the README says', () => {
+test('the full profile does not fit the 2 GB board, and the error says so', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-budget-'));
-  expect(() => synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' } }), outdir)).toThrow(/memory requests 1232Mi .* exceed the 1208Mi/);
-  const report = synthesize(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { portainer: { enabled: false } } }), outdir);
-  expect(report.problems).toEqual([]);
+  expect(() => synthesize(resolveConfig({ profile: 'full' }), outdir)).toThrow(/memory budget exceeded \(profile 'full'/);
 });
 
-test('every synthesized pod is sized under a component, and the component table adds up to the totals', () => {
-  const config = resolveConfig();
+test('every synthesized pod of the full stack is sized under a component, and the component table adds up to the totals', () => {
+  const config = resolveConfig({ profile: 'full' });
   const report = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
   expect(report.pods.filter((p) => p.component.startsWith('(')).map((p) => p.workload)).toEqual([]);
   const rows = componentTable(report).split('\n').slice(2).map((line) => line.split('|').map((cell) => cell.trim()));
   const total = rows.reduce((sum, cells) => sum + Number(cells[3].replace('Mi', '')), 0);
   expect(total).toBe(report.steadyRequests / Mi);
-  expect(rows.find((cells) => cells[1] === 'kopia')).toEqual(['', 'kopia', '1', '48Mi', '256Mi', '96Mi', '']);
-  expect(rows.find((cells) => cells[1] === 'vpn')?.slice(2, 6)).toEqual(['1', '152Mi', '576Mi', '8Mi']);
+  const size = (c: string, n: string) => config.components[c as 'kopia'].containers[n];
+  expect(rows.find((cells) => cells[1] === 'kopia')).toEqual(['', 'kopia', '1', size('kopia', 'kopia').requests.memory, size('kopia', 'kopia').limits.memory, size('kopia', 'kopia-snapshot').requests.memory, '']);
 });

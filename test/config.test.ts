@@ -41,11 +41,11 @@ describe('invalid configs fail with the prop, the value and what is allowed', ()
     ['trailing slash', { storage: { cachePath: '/mnt/cachehdd/' } }, /^storage\.cachePath: '\/mnt\/cachehdd\/' is not allowed/],
     ['same disk twice', { storage: { cachePath: '/mnt/seconddrive/cache' } }, /^storage\.cachePath: .*separate from storage\.mainPath/],
     ['unknown component', { components: { jellyfin: { enabled: true } } as PotatoStackOverrides['components'] }, /^components\.jellyfin: unknown setting; expected one of: traefik, .*homepage/],
-    ['unknown top-level prop (typo)', { storge: {} } as PotatoStackOverrides, /^storge: unknown setting; expected one of: domain, timezone, storage/],
+    ['unknown top-level prop (typo)', { storge: {} } as PotatoStackOverrides, /^storge: unknown setting; expected one of: profile, domain, timezone, storage/],
     ['unknown container of a component', { components: { gitea: { containers: { runner: { requests: { cpu: '1m', memory: '1Mi' }, limits: { cpu: '1m', memory: '1Mi' } } } } } }, /^components\.gitea\.containers\.runner: 'runner' is not allowed; expected one of the component's containers: gitea/],
     ['malformed memory quantity', { components: { gitea: { containers: { gitea: { limits: { cpu: '1', memory: '256MB' } } } } } }, /^components\.gitea\.containers\.gitea\.limits\.memory: '256MB' is not allowed; expected a memory quantity such as 64Mi/],
     ['malformed CPU quantity', { components: { gitea: { containers: { gitea: { requests: { cpu: 'half', memory: '64Mi' } } } } } }, /^components\.gitea\.containers\.gitea\.requests\.cpu: 'half' is not allowed; expected a CPU quantity/],
-    ['request above limit', { components: { gitea: { containers: { gitea: { requests: { cpu: '25m', memory: '512Mi' } } } } } }, /^components\.gitea\.containers\.gitea\.requests\.memory: '512Mi' is not allowed; expected at most the limit \('256Mi'\)/],
+    ['request above limit', { components: { gitea: { containers: { gitea: { requests: { cpu: '25m', memory: '512Mi' } } } } } }, /^components\.gitea\.containers\.gitea\.requests\.memory: '512Mi' is not allowed; expected at most the limit \('240Mi'\)/],
     ['CIDR with host bits', { network: { podCidr: '10.42.0.1/16' } }, /^network\.podCidr: '10\.42\.0\.1\/16' is not allowed; expected an IPv4 CIDR/],
     ['not a CIDR at all', { network: { lanCidr: '192.168.178.0' } }, /^network\.lanCidr: '192\.168\.178\.0' is not allowed; expected an IPv4 CIDR/],
     ['bad domain', { domain: 'Potato_LAN' }, /^domain: 'Potato_LAN' is not allowed; expected a lowercase DNS domain/],
@@ -57,7 +57,10 @@ describe('invalid configs fail with the prop, the value and what is allowed', ()
     ['dependency disabled', { components: { mariadb: { enabled: false } } }, /^components\.mariadb\.enabled: false is not allowed; expected true while components\.nextcloud\.enabled is true/],
     ['ingress flag against the mode', { components: { traefik: { enabled: false } } }, /^components\.traefik\.enabled: false is not allowed; expected true \(it follows ingress\.mode 'traefik'/],
     ['API port out of range', { network: { apiServerPort: 70000 } }, /^network\.apiServerPort: 70000 is not allowed; expected a TCP port/],
-    ['overcommit below one', { node: { limitOvercommit: 0.5 } }, /^node\.limitOvercommit: 0\.5 is not allowed; expected a number of at least 1/],
+    ['no concurrent peak', { node: { concurrentPeaks: 0 } }, /^node\.concurrentPeaks: 0 is not allowed; expected a whole number of at least 1/],
+    ['zram ratio below one', { node: { zram: { compressionRatio: 0.5 } } }, /^node\.zram\.compressionRatio: 0\.5 is not allowed; expected a ratio from 1/],
+    ['MemTotal in megabytes by mistake', { node: { memTotal: '1950MB' } }, /^node\.memTotal: '1950MB' is not allowed; expected a memory quantity/],
+    ['unknown profile', { profile: 'tiny' as 'full' }, /^profile: 'tiny' is not allowed; expected one of: board-2gb, full/],
     ['internet switch not boolean', { nextcloud: { internetAccess: 'yes' as unknown as boolean } }, /^nextcloud\.internetAccess: 'yes' is not allowed; expected true or false/],
     ['enabled flag not boolean', { components: { dozzle: { enabled: 'yes' as unknown as boolean } } }, /^components\.dozzle\.enabled: 'yes' is not allowed; expected true or false/],
   ];
@@ -75,5 +78,19 @@ describe('invalid configs fail with the prop, the value and what is allowed', ()
       expect((error as ConfigError).problems).toHaveLength(3);
       expect((error as Error).message).toMatch(/^invalid PotatoStack config:\n {2}- domain: 'x'/);
     }
+  });
+});
+
+describe('profiles', () => {
+  test('board-2gb, the default, leaves out what it says, and the operator can turn each back on', () => {
+    const config = resolveConfig();
+    expect(config.profile).toBe('board-2gb');
+    for (const component of PROFILES['board-2gb'].leavesOut) expect([component, config.components[component].enabled]).toEqual([component, false]);
+    expect(resolveConfig({ components: { grafana: { enabled: true } } }).components.grafana.enabled).toBe(true);
+  });
+
+  test('full turns every component on that is on by default', () => {
+    const config = resolveConfig({ profile: 'full' });
+    for (const name of COMPONENT_NAMES) expect([name, config.components[name].enabled]).toEqual([name, COMPONENTS[name].enabledByDefault && (name !== 'nginx-proxy-manager')]);
   });
 });

@@ -1,4 +1,4 @@
-import { resolveConfig } from '../lib/config';
+import { PRIORITY_TIER_NAMES, resolveConfig } from '../lib/config';
 import { DIUN_ANNOTATION, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { Manifest, WORKLOAD_KINDS, podMetadataOf, podSpecOf, synthObjects } from './helpers';
 
@@ -9,8 +9,10 @@ import { Manifest, WORKLOAD_KINDS, podMetadataOf, podSpecOf, synthObjects } from
 const variants: Record<string, Manifest[]> = {
   default: synthObjects(),
   'nginx-proxy-manager mode': synthObjects({ ingress: { mode: 'nginx-proxy-manager' } }),
+  'full profile': synthObjects({ profile: 'full' }),
+  'full profile, nginx-proxy-manager mode': synthObjects({ profile: 'full', ingress: { mode: 'nginx-proxy-manager' } }),
 };
-const CLUSTER_SCOPED = ['Namespace', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'];
+const CLUSTER_SCOPED = ['Namespace', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'];
 const catalog = new Set(Object.values(resolveConfig().images));
 
 describe.each(Object.entries(variants))('%s', (_variant, objects) => {
@@ -70,6 +72,15 @@ describe.each(Object.entries(variants))('%s', (_variant, objects) => {
       const where = `${workload.metadata.name}/${container.name}`;
       expect([where, Object.keys(r.requests ?? {}).sort(), Object.keys(r.limits ?? {}).sort()]).toEqual([where, ['cpu', 'memory'], ['cpu', 'memory']]);
       expect(r.limits.memory).not.toBe('2048Mi');
+    }
+  });
+
+  test('every pod runs in one of the stack\'s priority classes, and the class exists', () => {
+    const classes = new Set(objects.filter((o) => o.kind === 'PriorityClass').map((o) => o.metadata.name));
+    expect([...classes].sort()).toEqual([...PRIORITY_TIER_NAMES].sort());
+    for (const workload of objects.filter((o) => WORKLOAD_KINDS.includes(o.kind))) {
+      const name = podSpecOf(workload).priorityClassName;
+      expect([workload.metadata.name, classes.has(name)]).toEqual([workload.metadata.name, true]);
     }
   });
 

@@ -32,3 +32,18 @@ export function podSpecOf(o: Manifest): any {
 export function podMetadataOf(o: Manifest): any {
   return o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template.metadata : o.spec.template.metadata;
 }
+
+/** Every component on: the tests of a component's objects use this, whatever the default profile leaves out. */
+export const FULL_PROFILE: PotatoStackOverrides = { profile: 'full' };
+
+export function fullConfig(overrides: PotatoStackOverrides = {}) {
+  return resolveConfig({ ...FULL_PROFILE, ...overrides });
+}
+
+export function synthFull(overrides: PotatoStackOverrides = {}): Manifest[] {
+  return synthObjects({ ...FULL_PROFILE, ...overrides });
+}
+
+export function synthChartsFull(overrides: PotatoStackOverrides = {}): Record<string, Manifest[]> {
+  return synthCharts({ ...FULL_PROFILE, ...overrides });
+}

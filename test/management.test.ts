@@ -1,13 +1,13 @@
 import { App } from 'cdk8s';
-import { ConfigError, DEFAULT_CONFIG, resolveConfig, volumeSpec } from '../lib/config';
+import { ConfigError, DEFAULT_CONFIG, volumeSpec } from '../lib/config';
 import { NON_PUBLIC_IPV4 } from '../lib/config/cidr';
 import { DIUN_SECRET_KEYS, Diun, DiunNotifiers, diunEnvironment, diunSecretKeys } from '../lib/apps/diun';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { ManagementChart } from '../charts/management';
-import { Manifest, find, podSpecOf, synthCharts, synthObjects } from './helpers';
+import { Manifest, find, podSpecOf, fullConfig, synthFull, synthChartsFull } from './helpers';
 
 const NAMESPACE = 'management';
-const management = (overrides = {}) => synthCharts(overrides)['60-management'];
+const management = (overrides = {}) => synthChartsFull(overrides)['60-management'];
 const objects = management();
 
 function container(objs: Manifest[], deployment: string): any {
@@ -67,10 +67,10 @@ describe('RBAC: each ClusterRole grants exactly what its app calls', () => {
   });
 
   test('turning Portainer off removes it and the only cluster-admin binding of the stack', () => {
-    const all = synthObjects({ components: { portainer: { enabled: false } } });
+    const all = synthFull({ components: { portainer: { enabled: false } } });
     expect(all.filter((o) => o.metadata.name === 'portainer')).toEqual([]);
     expect(all.filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'cluster-admin')).toEqual([]);
-    expect(synthObjects().filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'cluster-admin').map((o) => o.metadata.name)).toEqual(['portainer']);
+    expect(synthFull().filter((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === 'cluster-admin').map((o) => o.metadata.name)).toEqual(['portainer']);
   });
 });
 
@@ -142,7 +142,7 @@ describe('NetworkPolicies open exactly the management flows', () => {
   });
 
   test('API egress follows network.nodeCidr and apiServerPort; the UI peer follows the ingress mode', () => {
-    const config = resolveConfig({ network: { apiServerPort: 7443, nodeCidr: '192.168.178.10/32', serviceCidr: '10.96.0.0/12' }, ingress: { mode: 'nginx-proxy-manager' } });
+    const config = fullConfig({ network: { apiServerPort: 7443, nodeCidr: '192.168.178.10/32', serviceCidr: '10.96.0.0/12' }, ingress: { mode: 'nginx-proxy-manager' } });
     const objs = new ManagementChart(new App(), '60-management', config).toJson() as Manifest[];
     const spec = policy(objs, 'dozzle-traffic');
     expect(spec.egress).toEqual(apiEgress('10.96.0.1/32', '192.168.178.10/32', 7443));
@@ -166,7 +166,7 @@ describe('NetworkPolicies open exactly the management flows', () => {
 
   test('Diun gets the SMTP port to the internet only when email is configured', () => {
     const diunPolicy = (notifiers: DiunNotifiers) => {
-      const chart = new PotatoChart(new App(), 'diun-only', resolveConfig());
+      const chart = new PotatoChart(new App(), 'diun-only', fullConfig());
       new Diun(chart, 'diun', { namespace: NAMESPACE, notifiers });
       return find(chart.toJson(), 'NetworkPolicy', 'diun-traffic', NAMESPACE).spec.egress;
     };
@@ -256,7 +256,7 @@ describe('workloads', () => {
 });
 
 describe('Diun notifications', () => {
-  const config = resolveConfig();
+  const config = fullConfig();
 
   test('no channel configured: no notifier env and no Secret reference', () => {
     const env = diunEnvironment(config, {});
@@ -318,7 +318,7 @@ describe('Diun notifications', () => {
 describe('management config validation', () => {
   const problem = (overrides: object) => {
     try {
-      resolveConfig(overrides);
+      fullConfig(overrides);
     } catch (e) {
       if (e instanceof ConfigError) return e.problems.join('\n');
       throw e;
@@ -359,8 +359,8 @@ describe('watched ports cover the web UIs the stack actually serves', () => {
   }
 
   test('every Ingress backend in a watched zone listens on a port Uptime Kuma may reach', () => {
-    const all = synthObjects();
-    const { watchedZones } = resolveConfig().management.uptimeKuma;
+    const all = synthFull();
+    const { watchedZones } = fullConfig().management.uptimeKuma;
     const allowed = find(all, 'NetworkPolicy', 'uptime-kuma-traffic', 'management').spec.egress.flatMap((r: any) =>
       r.to.filter((p: any) => p.podSelector).map((p: any) => ({ namespace: p.namespaceSelector.matchLabels['kubernetes.io/metadata.name'], app: p.podSelector.matchLabels['app.kubernetes.io/name'], ports: r.ports.map((x: any) => x.port) })),
     );

@@ -1,9 +1,9 @@
 import { parse } from 'yaml';
-import { ALERT_RECEIVER_SECRET, ConfigError, PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { ALERT_RECEIVER_SECRET, ConfigError, PotatoStackOverrides } from '../lib/config';
 import { NON_PUBLIC_IPV4 } from '../lib/config/cidr';
 import { RECEIVER_SECRET_DIR } from '../lib/apps/monitoring/alertmanager';
 import { alertRuleGroups } from '../lib/apps/monitoring/rules';
-import { Manifest, find, podSpecOf, synthObjects } from './helpers';
+import { Manifest, find, podSpecOf, fullConfig, synthFull } from './helpers';
 
 const ALL: PotatoStackOverrides = {
   monitoring: {
@@ -21,7 +21,7 @@ const amPod = (objects: Manifest[]) => podSpecOf(find(objects, 'Deployment', 'al
 const receiver = (cfg: any, name: string) => cfg.receivers.find((r: any) => r.name === name);
 
 describe('Alertmanager workload', () => {
-  const objects = synthObjects();
+  const objects = synthFull();
   const pod = amPod(objects);
   const c = pod.containers[0];
 
@@ -44,14 +44,14 @@ describe('Alertmanager workload', () => {
 
 describe('receivers and credentials', () => {
   test('by default every alert ends in a receiver without channels, and no Secret is needed', () => {
-    const objects = synthObjects();
+    const objects = synthFull();
     const cfg = amConfig(objects);
     expect(cfg.receivers.map((r: any) => Object.keys(r))).toEqual([['name'], ['name'], ['name']]);
     expect(amPod(objects).volumes.some((v: any) => v.secret)).toBe(false);
   });
 
   test('each enabled receiver reads its credential from the mounted Secret through a *_file field', () => {
-    const cfg = amConfig(synthObjects(ALL));
+    const cfg = amConfig(synthFull(ALL));
     const critical = receiver(cfg, 'critical');
     const keys = ALERT_RECEIVER_SECRET.keys;
     expect(critical.telegram_configs[0]).toMatchObject({ bot_token_file: `${RECEIVER_SECRET_DIR}/${keys.telegram}`, chat_id: -1001234567890 });
@@ -68,12 +68,12 @@ describe('receivers and credentials', () => {
   });
 
   test('no inline credential field is ever rendered', () => {
-    const text = find(synthObjects(ALL), 'ConfigMap', 'alertmanager-config', 'monitoring').data['alertmanager.yml'];
+    const text = find(synthFull(ALL), 'ConfigMap', 'alertmanager-config', 'monitoring').data['alertmanager.yml'];
     for (const field of ['bot_token:', 'api_url:', 'webhook_url:', 'auth_password:', 'smtp_auth_password:', 'slack_api_url:']) expect(text).not.toContain(field);
   });
 
   test('exactly the needed Secret keys are mounted, by key, not optional', () => {
-    const pod = amPod(synthObjects(ALL));
+    const pod = amPod(synthFull(ALL));
     const volume = pod.volumes.find((v: any) => v.secret);
     expect(volume.secret.secretName).toBe(ALERT_RECEIVER_SECRET.name);
     expect(volume.secret.optional).toBe(false);
@@ -82,21 +82,21 @@ describe('receivers and credentials', () => {
   });
 
   test('email without a login needs no password key', () => {
-    const objects = synthObjects({ monitoring: { alerts: { email: { ...ALL.monitoring!.alerts!.email, username: '' } } } });
+    const objects = synthFull({ monitoring: { alerts: { email: { ...ALL.monitoring!.alerts!.email, username: '' } } } });
     expect(amConfig(objects).global.smtp_auth_password_file).toBeUndefined();
     expect(amConfig(objects).global.smtp_require_tls).toBe(false);
     expect(amPod(objects).volumes.some((v: any) => v.secret)).toBe(false);
   });
 
   test('warnings reach Telegram silently, criticals with sound', () => {
-    const cfg = amConfig(synthObjects(ALL));
+    const cfg = amConfig(synthFull(ALL));
     expect(receiver(cfg, 'critical').telegram_configs[0].disable_notifications).toBe(false);
     expect(receiver(cfg, 'warning').telegram_configs[0].disable_notifications).toBe(true);
   });
 });
 
 describe('routing and inhibition', () => {
-  const cfg = amConfig(synthObjects(ALL));
+  const cfg = amConfig(synthFull(ALL));
 
   test('critical goes out fast to every channel, warning grouped, info and the rest to null', () => {
     expect(cfg.route.receiver).toBe('null');
@@ -110,7 +110,7 @@ describe('routing and inhibition', () => {
   });
 
   test('every alert name an inhibit rule mentions is a rule of the stack', () => {
-    const names = new Set(alertRuleGroups(resolveConfig()).flatMap((g) => g.rules.map((r) => r.alert)));
+    const names = new Set(alertRuleGroups(fullConfig()).flatMap((g) => g.rules.map((r) => r.alert)));
     const mentioned = cfg.inhibit_rules
       .flatMap((r: any) => [...r.source_matchers, ...r.target_matchers])
       .filter((m: string) => m.startsWith('alertname'))
@@ -126,7 +126,7 @@ describe('routing and inhibition', () => {
 });
 
 describe('Alertmanager NetworkPolicy', () => {
-  const policy = (overrides: PotatoStackOverrides) => find(synthObjects(overrides), 'NetworkPolicy', 'alertmanager-flows', 'monitoring');
+  const policy = (overrides: PotatoStackOverrides) => find(synthFull(overrides), 'NetworkPolicy', 'alertmanager-flows', 'monitoring');
 
   test('ingress: the proxy to the UI, and Prometheus, Loki and Grafana on 9093', () => {
     const p = policy({});
@@ -160,7 +160,7 @@ describe('Alertmanager NetworkPolicy', () => {
 describe('monitoring.alerts validation', () => {
   const problems = (overrides: PotatoStackOverrides): string => {
     try {
-      resolveConfig(overrides);
+      fullConfig(overrides);
       return '';
     } catch (e) {
       if (e instanceof ConfigError) return e.problems.join('\n');

@@ -1,11 +1,11 @@
 import { App } from 'cdk8s';
-import { resolveConfig } from '../lib/config';
+
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { APP_FROM_POD_REGEX, FluentBit, LOG_LABELS, POD_PATH_REGEX, fluentBitConfig } from '../lib/apps/monitoring/fluent-bit';
 import { dashboards, expressionsOf } from '../lib/apps/monitoring/dashboards';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
-const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig());
+const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig());
 new FluentBit(chart, 'fluent-bit');
 const objects = chart.toJson() as Manifest[];
 const ds = find(objects, 'DaemonSet', 'fluent-bit', 'monitoring');
@@ -61,8 +61,8 @@ test.each([
 });
 
 test('the Loki queries of the dashboards only use labels the shipper sets', () => {
-  const labels = expressionsOf(dashboards(resolveConfig())['vpn.json'])
-    .concat(expressionsOf(dashboards(resolveConfig())['backups.json']))
+  const labels = expressionsOf(dashboards(fullConfig())['vpn.json'])
+    .concat(expressionsOf(dashboards(fullConfig())['backups.json']))
     .filter((e) => e.startsWith('{'))
     .flatMap((e) => [...e.matchAll(/([a-z_]+)=~?"/g)].map((m) => m[1]));
   expect(labels.length).toBeGreaterThan(0);

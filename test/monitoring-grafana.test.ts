@@ -1,14 +1,13 @@
 import { App } from 'cdk8s';
 import { parse } from 'yaml';
-import { computeBudget } from '../lib/budget';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { Grafana } from '../lib/apps/monitoring/grafana';
 import { DashboardSpec, dashboards, expressionsOf, renderDashboard } from '../lib/apps/monitoring/dashboards';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig(overrides));
   new Grafana(chart, 'grafana');
   return chart.toJson() as Manifest[];
 }
@@ -81,38 +80,36 @@ describe('dashboards', () => {
     }
   });
 
-  test('node dashboard draws memory against the budget number of the node model', () => {
+  test("node dashboard draws memory against the node's real allocatable and the modelled MemTotal", () => {
     const queries = (board: any) => board.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
-    const available = computeBudget(resolveConfig(), []).available;
-    expect(queries(files['node.json'])).toContain(`vector(${available})`);
-    const bigger = { node: { physicalMemory: '4Gi' } };
-    const availableBigger = computeBudget(resolveConfig(bigger), []).available;
-    expect(availableBigger).toBeGreaterThan(available);
-    expect(queries(boardFiles(synth(bigger))['node.json'])).toContain(`vector(${availableBigger})`);
+    expect(queries(files['node.json'])).toContain('sum(kube_node_status_allocatable{resource="memory"})');
+    expect(queries(files['node.json'])).toContain(`vector(${1950 * 1024 ** 2})`);
+    const bigger = { node: { memTotal: '3800Mi' } };
+    expect(queries(boardFiles(synth(bigger))['node.json'])).toContain(`vector(${3800 * 1024 ** 2})`);
   });
 
   test('node dashboard watches the root file system and both HDD mount points', () => {
-    const config = resolveConfig({ storage: { mainPath: '/srv/main', cachePath: '/srv/cache' } });
+    const config = fullConfig({ storage: { mainPath: '/srv/main', cachePath: '/srv/cache' } });
     const text = expressionsOf(dashboards(config)['node.json']).join('\n');
     expect(text).toContain('mountpoint=~"/|/srv/main|/srv/cache"');
   });
 
   test('pods dashboard compares memory with requests and limits and shows restarts and OOM kills', () => {
-    const text = expressionsOf(dashboards(resolveConfig())['pods.json']).join('\n');
+    const text = expressionsOf(dashboards(fullConfig())['pods.json']).join('\n');
     for (const metric of ['container_memory_working_set_bytes', 'kube_pod_container_resource_requests', 'kube_pod_container_resource_limits', 'kube_pod_container_status_restarts_total', 'reason="OOMKilled"']) {
       expect([metric, text.includes(metric)]).toEqual([metric, true]);
     }
   });
 
   test('SMART, backups and VPN dashboards read their sources', () => {
-    const boards = dashboards(resolveConfig());
+    const boards = dashboards(fullConfig());
     expect(expressionsOf(boards['smart.json']).join()).toContain('smartctl_device_smart_status');
     expect(expressionsOf(boards['backups.json']).join()).toContain('kube_cronjob_status_last_successful_time{namespace="apps", cronjob=~"kopia.*"}');
     expect(expressionsOf(boards['vpn.json']).join()).toContain('{namespace="vpn", container="gluetun"}');
   });
 
   test('dashboards of disabled components are left out', () => {
-    const files2 = boardFiles(synth({ components: { 'smartctl-exporter': { enabled: false }, kopia: { enabled: false }, vpn: { enabled: false } } }));
+    const files2 = boardFiles(synth({ components: { 'smartctl-exporter': { enabled: false }, kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } } }));
     expect(Object.keys(files2).sort()).toEqual(['node.json', 'pods.json']);
   });
 

@@ -1,13 +1,13 @@
 import { App } from 'cdk8s';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart } from '../lib/constructs';
 import { KSM_METRIC_FAMILIES, KubeStateMetrics } from '../lib/apps/monitoring/kube-state-metrics';
 import { dashboards, expressionsOf } from '../lib/apps/monitoring/dashboards';
 import { renderAlertRules } from '../lib/apps/monitoring/rules';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig(overrides));
   new KubeStateMetrics(chart, 'ksm');
   return chart.toJson() as Manifest[];
 }
@@ -24,7 +24,7 @@ test('watches exactly the resources the rules and dashboards need', () => {
 
 test('exports only the allow-listed families, and the dashboards and alert rules use no other kube_* family', () => {
   expect(arg('metric-allowlist')?.split(',')).toEqual([...KSM_METRIC_FAMILIES]);
-  const config = resolveConfig();
+  const config = fullConfig();
   const texts = [...Object.values(dashboards(config)).flatMap((d) => expressionsOf(d)), renderAlertRules(config)];
   // Families the rules build from a prefix (`${prefix}_status_restarts_total`) appear whole in the rendered file.
   const used = new Set(texts.flatMap((e) => (e.match(/\bkube_[a-z_]+/g) ?? []).filter((m) => !/_$/.test(m))));

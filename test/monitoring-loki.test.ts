@@ -1,12 +1,12 @@
 import { App } from 'cdk8s';
 import { parse } from 'yaml';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart } from '../lib/constructs';
 import { Loki, LokiProps, lokiConfig } from '../lib/apps/monitoring/loki';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}, props: LokiProps = {}): Manifest[] {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig(overrides));
   new Loki(chart, 'loki', props);
   return chart.toJson() as Manifest[];
 }
@@ -21,7 +21,7 @@ const mountOf = (volume: string) => container.volumeMounts.find((m: any) => m.na
 test('the container runs the rendered config file it mounts', () => {
   expect(container.args).toContain('-config.file=/etc/loki/config/loki.yaml');
   expect(mountOf('config').mountPath).toBe('/etc/loki/config');
-  expect(rendered).toEqual(lokiConfig(resolveConfig()));
+  expect(rendered).toEqual(lokiConfig(fullConfig()));
 });
 
 test('filesystem storage with the TSDB index, schema v13, everything under the loki-data claim', () => {
@@ -44,14 +44,14 @@ test('filesystem storage with the TSDB index, schema v13, everything under the l
 test('30-day retention enforced by the compactor, following the prop', () => {
   expect(rendered.limits_config.retention_period).toBe('30d');
   expect(rendered.compactor).toMatchObject({ retention_enabled: true, delete_request_store: 'filesystem' });
-  expect(lokiConfig(resolveConfig({ monitoring: { lokiRetention: '14d' } })).limits_config).toMatchObject({ retention_period: '14d' });
+  expect(lokiConfig(fullConfig({ monitoring: { lokiRetention: '14d' } })).limits_config).toMatchObject({ retention_period: '14d' });
 });
 
 test('lokiRetention must be whole days', () => {
   for (const bad of ['12h', '36h', '30 days', '1m']) {
-    expect(() => resolveConfig({ monitoring: { lokiRetention: bad } })).toThrow(`monitoring.lokiRetention: '${bad}' is not allowed`);
+    expect(() => fullConfig({ monitoring: { lokiRetention: bad } })).toThrow(`monitoring.lokiRetention: '${bad}' is not allowed`);
   }
-  expect(() => resolveConfig({ monitoring: { lokiRetention: '720h' } })).not.toThrow();
+  expect(() => fullConfig({ monitoring: { lokiRetention: '720h' } })).not.toThrow();
 });
 
 test('ruler reads the rule files from the ConfigMap under the no-auth tenant and alerts Alertmanager', () => {
@@ -76,7 +76,7 @@ test('limits and caches sized for the board, not upstream defaults', () => {
 
 test('probes on /ready; GOMEMLIMIT under the memory limit', () => {
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe].httpGet.path).toBe('/ready');
-  const limitMi = parseInt(resolveConfig().components.loki.containers.loki.limits.memory, 10);
+  const limitMi = parseInt(fullConfig().components.loki.containers.loki.limits.memory, 10);
   const gomem = container.env.find((e: any) => e.name === 'GOMEMLIMIT').value;
   expect(parseInt(gomem, 10)).toBeLessThan(limitMi);
 });
@@ -95,6 +95,6 @@ test('policy: in from fluent-bit, Grafana and Prometheus on 3100; out to Alertma
 test('by default the ruler gets the failed-logins rule file of loki-rules.ts', () => {
   const { lokiRuleFiles } = jest.requireActual('../lib/apps/monitoring/loki-rules');
   const data = find(synth(), 'ConfigMap', 'loki-rules').data;
-  expect(data).toEqual(lokiRuleFiles(resolveConfig()));
+  expect(data).toEqual(lokiRuleFiles(fullConfig()));
   expect(Object.values(data as Record<string, string>).join()).toContain('FailedLoginsHigh');
 });

@@ -1,11 +1,11 @@
 import { App } from 'cdk8s';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig(overrides));
   new NodeExporter(chart, 'node-exporter');
   return chart.toJson() as Manifest[];
 }
@@ -51,7 +51,7 @@ test('default collectors off, only the listed ones on', () => {
 
 test('the HDD mount points and / pass the mount point filter; kubelet and container mounts do not', () => {
   const exclude = new RegExp(MOUNT_POINTS_EXCLUDE);
-  const config = resolveConfig();
+  const config = fullConfig();
   for (const kept of ['/', config.storage.mainPath, config.storage.cachePath]) expect([kept, exclude.test(kept)]).toEqual([kept, false]);
   for (const dropped of ['/var/lib/kubelet/pods/x/volumes/y', '/run/k3s/containerd/io.containerd.x', '/var/lib/rancher/k3s/agent/containerd/z', '/proc', '/sys/fs/cgroup', '/dev/shm']) {
     expect([dropped, exclude.test(dropped)]).toEqual([dropped, true]);

@@ -3,27 +3,27 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'cdk8s';
 import { BudgetError, BudgetReport, computeBudget } from '../lib/budget';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { memoryBytes } from '../lib/config/quantity';
 import { PotatoChart } from '../lib/constructs';
 import { buildApp, manifestsOf, synthesize } from '../lib/stack';
 import { ThanosQuery, thanosSidecarContainer } from '../lib/apps/monitoring/thanos';
-import { Manifest, find, synthObjects } from './helpers';
+import { Manifest, find, fullConfig, synthFull } from './helpers';
 
 function budgetOf(overrides: PotatoStackOverrides): BudgetReport {
-  const config = resolveConfig(overrides);
+  const config = fullConfig(overrides);
   return computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
 }
 
 function requestsOf(component: 'netdata' | 'thanos'): number {
-  const containers = resolveConfig().components[component].containers;
+  const containers = fullConfig().components[component].containers;
   return Object.values(containers).reduce((sum, c) => sum + (memoryBytes(c.requests.memory) ?? 0), 0);
 }
 
 const defaults = budgetOf({});
 
 test('Netdata and Thanos are off by default', () => {
-  const objects = synthObjects();
+  const objects = synthFull();
   expect(objects.filter((o) => ['netdata', 'thanos-query', 'thanos-sidecar'].includes(o.metadata.name))).toEqual([]);
   expect(JSON.stringify(objects)).not.toContain('"thanos-sidecar"');
 });
@@ -37,14 +37,14 @@ test('enabling Netdata costs exactly its requests, and the budget check names it
   if (report.problems.length > 0) {
     let error: unknown;
     try {
-      synthesize(resolveConfig(overrides), outdir);
+      synthesize(fullConfig(overrides), outdir);
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(BudgetError);
     expect((error as Error).message).toContain('monitoring/netdata');
   } else {
-    expect(synthesize(resolveConfig(overrides), outdir).steadyRequests).toBe(report.steadyRequests);
+    expect(synthesize(fullConfig(overrides), outdir).steadyRequests).toBe(report.steadyRequests);
   }
 });
 
@@ -54,7 +54,7 @@ test('enabling Thanos costs exactly the sidecar plus query requests', () => {
 });
 
 test('with Thanos on, the Prometheus pod carries the sidecar and thanos-query reads it', () => {
-  const objects = synthObjects({ components: { thanos: { enabled: true } } });
+  const objects = synthFull({ components: { thanos: { enabled: true } } });
   const prometheus = find(objects, 'Deployment', 'prometheus', 'monitoring').spec.template.spec;
   const all = [...(prometheus.initContainers ?? []), ...prometheus.containers];
   expect(all.map((c: any) => c.name)).toContain('thanos-sidecar');
@@ -64,15 +64,15 @@ test('with Thanos on, the Prometheus pod carries the sidecar and thanos-query re
 });
 
 test('sidecar container: reads the TSDB read-only, talks to Prometheus on localhost, sized from the catalog', () => {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig({ components: { thanos: { enabled: true } } }));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig({ components: { thanos: { enabled: true } } }));
   const sidecar = thanosSidecarContainer(chart, { dataVolume: 'data', dataPath: '/prometheus' });
   expect(sidecar.args).toEqual(expect.arrayContaining(['sidecar', '--prometheus.url=http://localhost:9090', '--tsdb.path=/prometheus', '--grpc-address=0.0.0.0:10901']));
   expect(sidecar.mounts).toEqual([{ volume: 'data', path: '/prometheus', readOnly: true }]);
-  expect(sidecar.size).toEqual(resolveConfig().components.thanos.containers['thanos-sidecar']);
+  expect(sidecar.size).toEqual(fullConfig().components.thanos.containers['thanos-sidecar']);
 });
 
 test('Thanos policies: Grafana -> query:10902, query -> Prometheus pod:10901, nothing else', () => {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig({ components: { thanos: { enabled: true } } }));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig({ components: { thanos: { enabled: true } } }));
   new ThanosQuery(chart, 'thanos');
   const objects = chart.toJson() as Manifest[];
   const app = (ns: string, name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } });

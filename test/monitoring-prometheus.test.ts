@@ -1,15 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { ConfigError, PotatoStackOverrides } from '../lib/config';
 import { dashboards, expressionsOf } from '../lib/apps/monitoring/dashboards';
 import { KSM_METRIC_FAMILIES } from '../lib/apps/monitoring/kube-state-metrics';
 import { FAILED_LOGIN_PATTERNS, lokiRuleFile } from '../lib/apps/monitoring/loki-rules';
 import { K3S_HISTOGRAM_DROP, prometheusConfig } from '../lib/apps/monitoring/prometheus-config';
 import { RULE_FILE_NAME, SeedKpi, THRESHOLDS, alertRuleGroups } from '../lib/apps/monitoring/rules';
-import { Manifest, find, podSpecOf, synthObjects } from './helpers';
+import { Manifest, find, podSpecOf, fullConfig, synthFull } from './helpers';
 
-const objects = synthObjects();
+const objects = synthFull();
 const deployment = find(objects, 'Deployment', 'prometheus', 'monitoring');
 const pod = podSpecOf(deployment);
 const container = pod.containers.find((c: any) => c.name === 'prometheus');
@@ -57,21 +57,21 @@ describe('Prometheus workload', () => {
   });
 
   test('flags carry the configured retention, WAL compression and the query limits', () => {
-    const args = podSpecOf(find(synthObjects({ monitoring: { prometheus: { retentionTime: '30d', retentionSize: '4GB' } } }), 'Deployment', 'prometheus')).containers[0].args;
+    const args = podSpecOf(find(synthFull({ monitoring: { prometheus: { retentionTime: '30d', retentionSize: '4GB' } } }), 'Deployment', 'prometheus')).containers[0].args;
     expect(args).toEqual(expect.arrayContaining(['--storage.tsdb.retention.time=30d', '--storage.tsdb.retention.size=4GB', '--storage.tsdb.wal-compression', '--query.max-concurrency=2']));
     expect(container.args).toContain('--storage.tsdb.retention.time=15d');
     expect(container.args).toContain('--web.external-url=https://prometheus.potato.lan/');
   });
 
   test('sizes come from components.ts and a config change rolls the pod', () => {
-    expect(container.resources.requests.memory).toBe(resolveConfig().components.prometheus.containers.prometheus.requests.memory);
-    const other = find(synthObjects({ monitoring: { prometheus: { scrapeInterval: '30s' } } }), 'Deployment', 'prometheus');
+    expect(container.resources.requests.memory).toBe(fullConfig().components.prometheus.containers.prometheus.requests.memory);
+    const other = find(synthFull({ monitoring: { prometheus: { scrapeInterval: '30s' } } }), 'Deployment', 'prometheus');
     expect(other.spec.template.metadata.annotations['potatostack.io/config-hash']).not.toBe(deployment.spec.template.metadata.annotations['potatostack.io/config-hash']);
   });
 
   test('the Thanos sidecar joins the pod only when Thanos is enabled', () => {
     expect(pod.containers.map((c: any) => c.name)).toEqual(['prometheus']);
-    const withThanos = podSpecOf(find(synthObjects({ components: { thanos: { enabled: true } } }), 'Deployment', 'prometheus'));
+    const withThanos = podSpecOf(find(synthFull({ components: { thanos: { enabled: true } } }), 'Deployment', 'prometheus'));
     expect(withThanos.containers.map((c: any) => c.name)).toEqual(['prometheus', 'thanos-sidecar']);
   });
 });
@@ -115,9 +115,9 @@ describe('prometheus.yml', () => {
   test('scrapes and evaluates at the configured interval and alerts to Alertmanager', () => {
     expect(cfg.global.scrape_interval).toBe('60s');
     expect(cfg.global.evaluation_interval).toBe('60s');
-    expect(shippedConfig(synthObjects({ monitoring: { prometheus: { scrapeInterval: '30s' } } })).global.scrape_interval).toBe('30s');
+    expect(shippedConfig(synthFull({ monitoring: { prometheus: { scrapeInterval: '30s' } } })).global.scrape_interval).toBe('30s');
     expect(cfg.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager.monitoring.svc:9093']);
-    expect(shippedConfig(synthObjects({ components: { alertmanager: { enabled: false } } })).alerting).toBeUndefined();
+    expect(shippedConfig(synthFull({ components: { alertmanager: { enabled: false } } })).alerting).toBeUndefined();
     expect(cfg.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
   });
 
@@ -173,7 +173,7 @@ describe('prometheus.yml', () => {
   });
 
   test('every kubelet/cAdvisor metric the rules and dashboards read survives its job filter', () => {
-    const config = resolveConfig();
+    const config = fullConfig();
     const exprs = [
       ...alertRuleGroups(config).flatMap((g) => g.rules.map((r) => r.expr)),
       ...Object.values(dashboards(config)).flatMap((d) => expressionsOf(d)),
@@ -216,7 +216,7 @@ describe('prometheus.yml', () => {
   });
 
   test('jobs follow the components: no Traefik job in nginx-proxy-manager mode, no node-exporter job without it', () => {
-    const npm = prometheusConfig(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { 'node-exporter': { enabled: false } } })) as any;
+    const npm = prometheusConfig(fullConfig({ ingress: { mode: 'nginx-proxy-manager' }, components: { 'node-exporter': { enabled: false } } })) as any;
     const names = npm.scrape_configs.map((j: any) => j.job_name);
     expect(names).not.toContain('traefik');
     expect(names).not.toContain('node-exporter');
@@ -249,13 +249,13 @@ describe('Prometheus NetworkPolicy', () => {
   });
 
   test('a disabled app gets no egress rule', () => {
-    const other = find(synthObjects({ components: { kopia: { enabled: false } } }), 'NetworkPolicy', 'prometheus-flows', 'monitoring');
+    const other = find(synthFull({ components: { kopia: { enabled: false } } }), 'NetworkPolicy', 'prometheus-flows', 'monitoring');
     expect(peersOn(other.spec.egress, 51516)).toEqual([]);
   });
 });
 
 describe('alert rules', () => {
-  const config = resolveConfig();
+  const config = fullConfig();
   const groups = alertRuleGroups(config);
   const rules = groups.flatMap((g) => g.rules);
   const shipped = parse(find(objects, 'ConfigMap', 'prometheus-rules', 'monitoring').data[RULE_FILE_NAME]);
@@ -293,7 +293,7 @@ describe('alert rules', () => {
   });
 
   test('the HDD rules name the volumes on each disk and follow the configured mount points', () => {
-    const custom = alertRuleGroups(resolveConfig({ storage: { mainPath: '/srv/main' } })).flatMap((g) => g.rules);
+    const custom = alertRuleGroups(fullConfig({ storage: { mainPath: '/srv/main' } })).flatMap((g) => g.rules);
     const main = custom.find((r) => r.alert === 'VolumeDiskAlmostFull' && r.labels?.disk === 'main')!;
     expect(main.expr).toContain('mountpoint="/srv/main"');
     expect(main.description).toContain('nextcloud-data');
@@ -303,7 +303,7 @@ describe('alert rules', () => {
   });
 
   test('rules of disabled components are left out', () => {
-    const names = alertRuleGroups(resolveConfig({ components: { kopia: { enabled: false }, vpn: { enabled: false }, 'smartctl-exporter': { enabled: false } } }))
+    const names = alertRuleGroups(fullConfig({ components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false }, 'smartctl-exporter': { enabled: false } } }))
       .flatMap((g) => g.rules)
       .map((r) => r.alert);
     for (const gone of ['BackupTooOld', 'VpnDown', 'SmartDeviceFailing']) expect(names).not.toContain(gone);
@@ -321,7 +321,7 @@ describe('alert rules', () => {
 
 describe('Loki failed-login rule', () => {
   test('sums the watched apps over a day against the seed threshold', () => {
-    const file = lokiRuleFile(resolveConfig()) as any;
+    const file = lokiRuleFile(fullConfig()) as any;
     const rule = file.groups[0].rules[0];
     expect(rule.alert).toBe('FailedLoginsHigh');
     expect(rule.labels.severity).toBe('warning');
@@ -329,9 +329,9 @@ describe('Loki failed-login rule', () => {
   });
 
   test('only enabled apps are searched; none enabled gives no rule', () => {
-    const noGitea = JSON.stringify(lokiRuleFile(resolveConfig({ components: { gitea: { enabled: false }, postgres: { enabled: false } } })));
+    const noGitea = JSON.stringify(lokiRuleFile(fullConfig({ components: { gitea: { enabled: false }, postgres: { enabled: false } } })));
     expect(noGitea).not.toContain('container=\\"gitea\\"');
-    const none = lokiRuleFile(resolveConfig({ components: { gitea: { enabled: false }, postgres: { enabled: false }, nextcloud: { enabled: false }, grafana: { enabled: false } } }));
+    const none = lokiRuleFile(fullConfig({ components: { gitea: { enabled: false }, postgres: { enabled: false }, nextcloud: { enabled: false }, grafana: { enabled: false } } }));
     expect(none.groups).toEqual([]);
   });
 });
@@ -339,7 +339,7 @@ describe('Loki failed-login rule', () => {
 describe('monitoring.prometheus validation', () => {
   const problem = (overrides: PotatoStackOverrides): string => {
     try {
-      resolveConfig(overrides);
+      fullConfig(overrides);
     } catch (e) {
       if (e instanceof ConfigError) return e.problems.join('\n');
       throw e;
@@ -371,7 +371,7 @@ describe('README section', () => {
 
   test('lists every alert rule of the default stack with its severity', () => {
     expect(section.length).toBeGreaterThan(1000);
-    const rules = alertRuleGroups(resolveConfig()).flatMap((g) => g.rules);
+    const rules = alertRuleGroups(fullConfig()).flatMap((g) => g.rules);
     for (const r of rules) {
       const row = section.split('\n').find((line) => line.startsWith(`| \`${r.alert}\``));
       expect([r.alert, row?.includes(r.severity)]).toEqual([r.alert, true]);
@@ -379,11 +379,4 @@ describe('README section', () => {
     expect(section).toContain('`FailedLoginsHigh` (Loki ruler)');
   });
 
-  test('states the configured sizes of Prometheus and Alertmanager', () => {
-    const c = resolveConfig().components;
-    for (const [component, container] of [['prometheus', 'prometheus'], ['alertmanager', 'alertmanager']] as const) {
-      const size = (c[component].containers as any)[container];
-      expect(section).toContain(`| ${container} | ${size.requests.memory} / ${size.limits.memory} | ${size.requests.cpu} / ${size.limits.cpu} |`);
-    }
-  });
 });

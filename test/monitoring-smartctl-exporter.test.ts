@@ -1,11 +1,11 @@
 import { App } from 'cdk8s';
-import { PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
 import { SmartctlExporter } from '../lib/apps/monitoring/smartctl-exporter';
-import { Manifest, find } from './helpers';
+import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
-  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', resolveConfig(overrides));
+  const chart = new PotatoChart(new App({ outdir: '/nonexistent-outdir' }), 'test', fullConfig(overrides));
   new SmartctlExporter(chart, 'smartctl');
   return chart.toJson() as Manifest[];
 }
@@ -54,8 +54,8 @@ test('serves 9633 to Prometheus only', () => {
 });
 
 test('device list validation names the prop and the value', () => {
-  expect(() => resolveConfig({ monitoring: { smartctlDevices: [] } })).toThrow('monitoring.smartctlDevices: [] is not allowed');
-  expect(() => resolveConfig({ monitoring: { smartctlDevices: ['sda'] } })).toThrow("monitoring.smartctlDevices[0]: 'sda' is not allowed");
-  expect(() => resolveConfig({ monitoring: { smartctlDevices: ['/dev/../etc/passwd'] } })).toThrow('monitoring.smartctlDevices[0]');
-  expect(() => resolveConfig({ monitoring: { smartctlDevices: ['/dev/sda', '/dev/sda'] } })).toThrow("monitoring.smartctlDevices[1]: '/dev/sda' is not allowed; expected each device listed once");
+  expect(() => fullConfig({ monitoring: { smartctlDevices: [] } })).toThrow('monitoring.smartctlDevices: [] is not allowed');
+  expect(() => fullConfig({ monitoring: { smartctlDevices: ['sda'] } })).toThrow("monitoring.smartctlDevices[0]: 'sda' is not allowed");
+  expect(() => fullConfig({ monitoring: { smartctlDevices: ['/dev/../etc/passwd'] } })).toThrow('monitoring.smartctlDevices[0]');
+  expect(() => fullConfig({ monitoring: { smartctlDevices: ['/dev/sda', '/dev/sda'] } })).toThrow("monitoring.smartctlDevices[1]: '/dev/sda' is not allowed; expected each device listed once");
 });

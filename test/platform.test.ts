@@ -1,8 +1,8 @@
 import { VOLUMES, ZONES } from '../lib/config';
-import { find, synthCharts } from './helpers';
+import { find, synthChartsFull } from './helpers';
 
-const platform = synthCharts()['00-platform'];
-const npmPlatform = synthCharts({ ingress: { mode: 'nginx-proxy-manager' } })['00-platform'];
+const platform = synthChartsFull()['00-platform'];
+const npmPlatform = synthChartsFull({ ingress: { mode: 'nginx-proxy-manager' } })['00-platform'];
 
 describe('zone namespaces', () => {
   test('one namespace per zone in use, dmz only in nginx-proxy-manager mode', () => {
@@ -111,14 +111,14 @@ describe('storage', () => {
   });
 
   test('mount points and node name come from config', () => {
-    const custom = synthCharts({ storage: { mainPath: '/srv/main', cachePath: '/srv/cache', nodeName: 'lepotato' } })['00-platform'];
+    const custom = synthChartsFull({ storage: { mainPath: '/srv/main', cachePath: '/srv/cache', nodeName: 'lepotato' } })['00-platform'];
     const pv = find(custom, 'PersistentVolume', 'torrents');
     expect(pv.spec.hostPath.path).toBe('/srv/cache/torrents');
     expect(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values).toEqual(['lepotato']);
   });
 
   test('disabling a component drops its volumes', () => {
-    const objects = synthCharts({ components: { 'uptime-kuma': { enabled: false } } })['00-platform'];
+    const objects = synthChartsFull({ components: { 'uptime-kuma': { enabled: false } } })['00-platform'];
     expect(objects.some((o) => o.metadata.name === 'uptime-kuma-data')).toBe(false);
   });
 });

@@ -1,13 +1,13 @@
-import { resolveConfig, PotatoStackOverrides } from '../lib/config';
+import { PotatoStackOverrides } from '../lib/config';
 import { NON_PUBLIC_IPV4 } from '../lib/config/cidr';
 import { INCOMPLETE_FOLDERS, cacheCleanupScript, cleanupMountPath } from '../lib/apps/vpn/cache-cleanup';
 import { GLUETUN_HEALTH_PORT } from '../lib/apps/vpn/gluetun';
 import { QBITTORRENT_CONF, iniEditScript, qbittorrentSettings } from '../lib/apps/vpn/qbittorrent';
 import { dotnetHeapHardLimit } from '../lib/apps/vpn/slskd';
 import { VPN_POD } from '../lib/names';
-import { Manifest, find, synthCharts, synthObjects } from './helpers';
+import { Manifest, find, fullConfig, synthFull, synthChartsFull } from './helpers';
 
-const objects = synthObjects();
+const objects = synthFull();
 const pod = find(objects, 'Deployment', VPN_POD, 'vpn').spec.template.spec;
 const container = (spec: any, name: string) => [...(spec.initContainers ?? []), ...spec.containers].find((c: any) => c.name === name);
 const env = (c: any) => Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.value ?? e.valueFrom]));
@@ -54,7 +54,7 @@ describe('killswitch layer 1: gluetun owns the pod network before anything else 
     const webPorts = pod.containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
     expect(env(gluetun).FIREWALL_INPUT_PORTS.split(',').map(Number).sort()).toEqual([...webPorts, GLUETUN_HEALTH_PORT].sort());
     expect(env(gluetun).FIREWALL_OUTBOUND_SUBNETS).toBe('10.42.0.0/16,10.43.0.0/16');
-    const custom = find(synthObjects({ network: { podCidr: '10.52.0.0/16', serviceCidr: '10.53.0.0/16' } }), 'Deployment', VPN_POD).spec.template.spec;
+    const custom = find(synthFull({ network: { podCidr: '10.52.0.0/16', serviceCidr: '10.53.0.0/16' } }), 'Deployment', VPN_POD).spec.template.spec;
     expect(env(container(custom, 'gluetun')).FIREWALL_OUTBOUND_SUBNETS).toBe('10.52.0.0/16,10.53.0.0/16');
   });
 
@@ -104,12 +104,12 @@ describe('killswitch layer 2: NetworkPolicy', () => {
   });
 
   test('OpenVPN opens its own port and protocol instead', () => {
-    const rules = vpnPolicies(synthObjects({ vpn: { type: 'openvpn', openvpnProtocol: 'tcp', openvpnPort: 1443 } })).flatMap((p) => p.spec.egress ?? []);
+    const rules = vpnPolicies(synthFull({ vpn: { type: 'openvpn', openvpnProtocol: 'tcp', openvpnPort: 1443 } })).flatMap((p) => p.spec.egress ?? []);
     expect(rules.map((r: any) => r.ports)).toEqual([[{ port: 1443, protocol: 'TCP' }]]);
   });
 
   test('no DNS: the zone DNS policy excludes the pod and no policy for it opens port 53', () => {
-    const platform = synthCharts()['00-platform'];
+    const platform = synthChartsFull()['00-platform'];
     const dns = platform.find((o) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'vpn' && JSON.stringify(o.spec.egress ?? []).includes('"port":53'));
     expect(dns).toBeDefined();
     expect(dns!.spec.podSelector.matchExpressions).toContainEqual({ key: 'app.kubernetes.io/name', operator: 'NotIn', values: [VPN_POD] });
@@ -119,7 +119,7 @@ describe('killswitch layer 2: NetworkPolicy', () => {
   });
 
   test('no route to the cluster, `data` or the LAN: egress peers are address blocks that except them', () => {
-    const config = resolveConfig();
+    const config = fullConfig();
     const peers = policies.flatMap((p) => p.spec.egress ?? []).flatMap((r: any) => r.to);
     for (const peer of peers) {
       expect(peer.namespaceSelector).toBeUndefined();
@@ -129,7 +129,7 @@ describe('killswitch layer 2: NetworkPolicy', () => {
     const inside = (cidr: string) => peers.every((p: any) => p.ipBlock.except.some((e: string) => e === cidr || NON_PUBLIC_IPV4.includes(e) && sameOrWithin(cidr, e)));
     for (const cidr of [config.network.podCidr, config.network.serviceCidr, config.network.lanCidr]) expect([cidr, inside(cidr)]).toEqual([cidr, true]);
     // an operator with public-looking cluster ranges gets them excepted too
-    const odd = vpnPolicies(synthObjects({ network: { podCidr: '21.42.0.0/16' } })).flatMap((p) => p.spec.egress ?? []);
+    const odd = vpnPolicies(synthFull({ network: { podCidr: '21.42.0.0/16' } })).flatMap((p) => p.spec.egress ?? []);
     expect(odd[0].to[0].ipBlock.except).toContain('21.42.0.0/16');
   });
 
@@ -147,7 +147,7 @@ describe('killswitch layer 2: NetworkPolicy', () => {
         ],
       },
     ]);
-    const npm = find(synthObjects({ ingress: { mode: 'nginx-proxy-manager' } }), 'NetworkPolicy', 'vpn-from-proxy', 'vpn').spec.ingress;
+    const npm = find(synthFull({ ingress: { mode: 'nginx-proxy-manager' } }), 'NetworkPolicy', 'vpn-from-proxy', 'vpn').spec.ingress;
     expect(npm[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dmz' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'nginx-proxy-manager' } } }]);
   });
 });
@@ -184,20 +184,20 @@ describe('credentials come from Secrets, never from dist/', () => {
   });
 
   test('OpenVPN takes user and password instead, and the port only where gluetun accepts one', () => {
-    const surfshark = find(synthObjects({ vpn: { type: 'openvpn' } }), 'Deployment', VPN_POD).spec.template.spec;
+    const surfshark = find(synthFull({ vpn: { type: 'openvpn' } }), 'Deployment', VPN_POD).spec.template.spec;
     const gluetun = env(container(surfshark, 'gluetun'));
     expect(Object.keys(gluetun).filter((k) => /^(WIREGUARD|OPENVPN)_/.test(k)).sort()).toEqual(['OPENVPN_PASSWORD', 'OPENVPN_PROTOCOL', 'OPENVPN_USER']);
-    const mullvad = find(synthObjects({ vpn: { provider: 'mullvad', type: 'openvpn', openvpnPort: 443 } }), 'Deployment', VPN_POD).spec.template.spec;
+    const mullvad = find(synthFull({ vpn: { provider: 'mullvad', type: 'openvpn', openvpnPort: 443 } }), 'Deployment', VPN_POD).spec.template.spec;
     expect(env(container(mullvad, 'gluetun')).OPENVPN_ENDPOINT_PORT).toBe('443');
   });
 });
 
 describe('slskd heap', () => {
   test('DOTNET_GCHeapHardLimit is three quarters of the configured limit, in hex', () => {
-    expect(env(container(pod, 'slskd')).DOTNET_GCHeapHardLimit).toBe(dotnetHeapHardLimit(resolveConfig().components.vpn.containers.slskd));
+    expect(env(container(pod, 'slskd')).DOTNET_GCHeapHardLimit).toBe(dotnetHeapHardLimit(fullConfig().components.slskd.containers.slskd));
     expect(dotnetHeapHardLimit({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory: '256Mi' } })).toBe('0xC000000');
-    const bigger: PotatoStackOverrides = { components: { vpn: { containers: { slskd: { requests: { cpu: '25m', memory: '64Mi' }, limits: { cpu: '500m', memory: '512Mi' } } } } } };
-    const spec = find(synthObjects(bigger), 'Deployment', VPN_POD).spec.template.spec;
+    const bigger: PotatoStackOverrides = { components: { slskd: { containers: { slskd: { requests: { cpu: '25m', memory: '64Mi' }, limits: { cpu: '500m', memory: '512Mi' } } } } } };
+    const spec = find(synthFull(bigger), 'Deployment', VPN_POD).spec.template.spec;
     expect(env(container(spec, 'slskd')).DOTNET_GCHeapHardLimit).toBe('0x18000000');
   });
 });
@@ -222,7 +222,7 @@ describe('download cache cleanup', () => {
     expect(live).toMatch(/-exec rm -f \{\} \+/);
     expect(dry).not.toMatch(/-delete|\brm\b|rmdir/);
     expect(dry).toContain('age=30');
-    const configured = find(synthObjects({ vpn: { cleanup: { dryRun: true, maxAgeDays: 7 } } }), 'CronJob', 'cache-cleanup').spec.jobTemplate.spec.template.spec;
+    const configured = find(synthFull({ vpn: { cleanup: { dryRun: true, maxAgeDays: 7 } } }), 'CronJob', 'cache-cleanup').spec.jobTemplate.spec.template.spec;
     expect(configured.containers[0].command[2]).not.toMatch(/-delete|\brm\b|rmdir/);
     expect(configured.containers[0].command[2]).toContain('age=7');
   });
@@ -239,7 +239,7 @@ describe('config validation', () => {
     ['zero days', { vpn: { cleanup: { maxAgeDays: 0 } } }, /^vpn\.cleanup\.maxAgeDays: 0 is not allowed; expected a whole number of days/],
   ])('%s', (_name, overrides, message) => {
     try {
-      resolveConfig(overrides);
+      fullConfig(overrides);
       throw new Error('accepted');
     } catch (e: any) {
       expect(e.problems).toEqual([expect.stringMatching(message)]);
@@ -247,10 +247,35 @@ describe('config validation', () => {
   });
 
   test('cyberghost over OpenVPN is fine', () => {
-    expect(() => resolveConfig({ vpn: { provider: 'cyberghost', type: 'openvpn' } })).not.toThrow();
+    expect(() => fullConfig({ vpn: { provider: 'cyberghost', type: 'openvpn' } })).not.toThrow();
   });
 });
 
 test('with the component off, the chart renders nothing', () => {
-  expect(synthCharts({ components: { vpn: { enabled: false } } })['40-vpn']).toEqual([]);
+  expect(synthChartsFull({ components: { vpn: { enabled: false }, slskd: { enabled: false } } })['40-vpn']).toEqual([]);
+});
+
+describe('slskd switched off', () => {
+  const objects = synthFull({ components: { slskd: { enabled: false } } });
+  const spec = find(objects, 'Deployment', VPN_POD, 'vpn').spec.template.spec;
+
+  test('the pod runs qBittorrent alone, with no Soulseek volume, port or Secret', () => {
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['qbittorrent']);
+    expect(spec.volumes.map((v: any) => v.name)).not.toContain('soulseek');
+    expect(JSON.stringify(spec)).not.toContain('slskd');
+    expect(objects.filter((o) => o.kind === 'PersistentVolume').map((o) => o.metadata.name)).not.toContain('soulseek');
+    expect(objects.filter((o) => o.kind === 'Ingress').map((o) => o.metadata.name)).not.toContain('slskd');
+  });
+
+  test("gluetun's firewall and the policy open only qBittorrent's web port", () => {
+    const gluetun = spec.initContainers.find((c: any) => c.name === 'gluetun');
+    expect(env(gluetun).FIREWALL_INPUT_PORTS).toBe('8080,9999');
+    const fromProxy = find(objects, 'NetworkPolicy', 'vpn-from-proxy', 'vpn');
+    expect(fromProxy.spec.ingress[0].ports.map((p: any) => p.port)).toEqual([8080]);
+  });
+
+  test('the cache cleanup mounts only the torrents folder', () => {
+    const job = find(objects, 'CronJob', 'cache-cleanup', 'vpn').spec.jobTemplate.spec.template.spec;
+    expect(job.volumes.map((v: any) => v.name)).toEqual(['torrents']);
+  });
 });

@@ -17,10 +17,27 @@ const web: LongRunningContainerProps = {
   probes: { startup: startupWindow(httpProbe('/healthz', 'http'), 5), liveness: tcpProbe('http') },
 };
 
+describe('priority class', () => {
+  test("a pod takes the tier of the component that sizes its first container", () => {
+    const c = chart();
+    new AppDeployment(c, 'd', { name: 'gitea', namespace: 'apps', role: 'server', containers: [{ ...web, name: 'gitea' }], runAs: { uid: 1, gid: 1 } });
+    expect(c.toJson()[0].spec.template.spec.priorityClassName).toBe('potatostack-apps');
+  });
+
+  test('an explicit tier wins, and a pod no component sizes must name one', () => {
+    const c = chart();
+    new AppDeployment(c, 'd', { name: 'gitea', namespace: 'apps', role: 'server', priority: 'potatostack-optional', containers: [{ ...web, name: 'gitea' }], runAs: { uid: 1, gid: 1 } });
+    expect(c.toJson()[0].spec.template.spec.priorityClassName).toBe('potatostack-optional');
+    expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web], runAs: { uid: 1, gid: 1 } })).toThrow(
+      "demo: no component sizes container 'web', so its priority tier is unknown; pass priority",
+    );
+  });
+});
+
 describe('AppDeployment', () => {
   test('renders the house defaults', () => {
     const c = chart();
-    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web], runAs: { uid: 1000, gid: 1000 } });
+    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web], runAs: { uid: 1000, gid: 1000 } });
     const [d] = c.toJson();
     expect(d.metadata).toMatchObject({ name: 'demo', namespace: 'apps' });
     expect(d.spec.replicas).toBe(1);
@@ -48,7 +65,7 @@ describe('AppDeployment', () => {
 
   test('native sidecars become init containers with restartPolicy Always, ahead of the app', () => {
     const c = chart();
-    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web], sidecars: [{ ...web, name: 'proxy' }], runAs: { uid: 1, gid: 1 } });
+    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web], sidecars: [{ ...web, name: 'proxy' }], runAs: { uid: 1, gid: 1 } });
     const pod = c.toJson()[0].spec.template.spec;
     expect(pod.initContainers.map((x: any) => [x.name, x.restartPolicy])).toEqual([['proxy', 'Always']]);
     expect(pod.containers.map((x: any) => x.name)).toEqual(['web']);
@@ -60,6 +77,7 @@ describe('AppDeployment', () => {
       name: 'demo',
       namespace: 'apps',
       role: 'server',
+      priority: 'potatostack-apps',
       runAs: { uid: 1, gid: 1 },
       containers: [{ ...web, securityException: { reason: 'needs to create a tun device', addCapabilities: ['NET_ADMIN'] } }],
     });
@@ -70,21 +88,21 @@ describe('AppDeployment', () => {
   });
 
   test('bad pod definitions fail with the workload and the problem', () => {
-    expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web] })).toThrow(
+    expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web] })).toThrow(
       'demo: runAs is required unless every container has a runAsRoot security exception',
     );
-    expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web, web], runAs: { uid: 1, gid: 1 } })).toThrow(
+    expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web, web], runAs: { uid: 1, gid: 1 } })).toThrow(
       "demo: two containers are named 'web'",
     );
     expect(
       () =>
-        new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [{ ...web, mounts: [{ volume: 'data', path: '/data' }] }], runAs: { uid: 1, gid: 1 } }),
+        new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [{ ...web, mounts: [{ volume: 'data', path: '/data' }] }], runAs: { uid: 1, gid: 1 } }),
     ).toThrow("demo/web: mounts volume 'data' that the pod does not declare");
   });
 
   test('a ServiceAccount is mounted only when named', () => {
     const c = chart();
-    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', containers: [web], runAs: { uid: 1, gid: 1 }, serviceAccountName: 'demo' });
+    new AppDeployment(c, 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web], runAs: { uid: 1, gid: 1 }, serviceAccountName: 'demo' });
     const pod = c.toJson()[0].spec.template.spec;
     expect([pod.serviceAccountName, pod.automountServiceAccountToken]).toEqual(['demo', true]);
   });
@@ -96,6 +114,7 @@ test('ScheduledJob never overlaps, uses the configured time zone and OnFailure r
     name: 'job',
     namespace: 'apps',
     role: 'cron',
+    priority: 'potatostack-optional',
     schedule: '*/5 * * * *',
     runAs: { uid: 33, gid: 33 },
     containers: [{ name: 'run', image: 'busybox', size, command: ['true'] }],
@@ -109,7 +128,7 @@ test('ScheduledJob never overlaps, uses the configured time zone and OnFailure r
 describe('NodeDaemonSet', () => {
   test('shares name, labels, selector and pod template with AppDeployment, but rolls one node at a time', () => {
     const c = chart();
-    const props = { name: 'demo', namespace: 'monitoring', role: 'exporter', containers: [web], runAs: { uid: 1000, gid: 1000 } };
+    const props = { name: 'demo', namespace: 'monitoring', role: 'exporter', priority: 'potatostack-alerting' as const, containers: [web], runAs: { uid: 1000, gid: 1000 } };
     const deployment = new AppDeployment(c, 'd', props);
     const daemonSet = new NodeDaemonSet(c, 'ds', props);
     expect([daemonSet.name, daemonSet.namespace, daemonSet.selector]).toEqual([deployment.name, deployment.namespace, deployment.selector]);

@@ -7,6 +7,7 @@ import { IngressRouteTcp, IngressRouteTcpSpecRoutesServicesPort } from '../../im
 import { Middleware, MiddlewareSpec, MiddlewareSpecRateLimitPeriod } from '../../imports/traefik-middlewares-traefik.io';
 import { TlsOption, TlsOptionSpec } from '../../imports/traefik-tlsoptions-traefik.io';
 import { TRAEFIK_CHART_ANNOTATION, type PotatoStackConfig } from '../config';
+import { COMPONENTS } from '../config/components';
 import { appLabels } from '../constructs/labels';
 import { PotatoChart } from '../constructs/chart';
 import { SAMEORIGIN_HEADERS_MIDDLEWARE, TLS_OPTION, TRAEFIK_NAMESPACE, WEB_MIDDLEWARES } from '../constructs/web-ingress';
@@ -59,6 +60,7 @@ export function traefikValues(config: PotatoStackConfig, staticValues: Values = 
   if (!size) throw new Error("components.traefik.containers has no size for container 'traefik'");
   const fromConfig: Values = {
     resources: { requests: { ...size.requests }, limits: { ...size.limits } },
+    priorityClassName: COMPONENTS.traefik.priority,
     // The operator's certificate serves every host; Traefik's self-signed one is never used.
     tlsStore: { default: { defaultCertificate: { secretName: config.ingress.tlsSecretName } } },
     deployment: {

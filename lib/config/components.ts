@@ -1,25 +1,59 @@
+import { EVIDENCE, Evidence, peakMi, steadyMi } from './evidence';
+import type { PriorityTierName } from './priorities';
 import type { ContainerSize } from './types';
 import type { ZoneName } from './zones';
 
 /**
- * The one place where every component is sized. Requests follow what each program uses
- * idle-to-busy on an arm64 board; limits leave headroom for peaks without letting one
- * runaway process take the node. The budget check (lib/budget.ts) holds the sum of the
- * requests to the memory the node model leaves for workloads.
+ * The one place where every component is sized. Memory follows one rule from the evidence rows
+ * (lib/config/evidence.ts): the request covers the steady working set and the limit covers the
+ * light-use peak with a margin; heap caps (GOMEMLIMIT, V8, .NET, PHP) are derived from the limit by
+ * each app. The budget check (lib/budget.ts) holds the requests to what the node leaves for pods.
  */
 export interface ComponentSpec {
   /** Namespace zone it runs in (`kube-system` for k3s's own Traefik). */
   readonly zone: ZoneName | 'kube-system';
   /** One-line description, used in reports and the README. */
   readonly description: string;
-  /** On unless the operator turns it off. */
+  /** On unless the operator (or the profile) turns it off. */
   readonly enabledByDefault: boolean;
+  /** Eviction and preemption order of its pods (lib/config/priorities.ts). */
+  readonly priority: PriorityTierName;
   /** Default size of each container. */
   readonly containers: Readonly<Record<string, ContainerSize>>;
 }
 
-function size(cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): ContainerSize {
-  return { requests: { cpu: cpuRequest, memory: memoryRequest }, limits: { cpu: cpuLimit, memory: memoryLimit } };
+/** Requests are whole multiples of this many MiB. */
+export const REQUEST_STEP_MI = 8;
+/** Limits are whole multiples of this many MiB. */
+export const LIMIT_STEP_MI = 16;
+/** A limit's margin over the light-use peak. */
+export const LIMIT_MARGIN = 1.2;
+
+const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
+
+/** Smallest memory request the evidence allows for a container, in MiB. */
+export function requestFloorMi(container: string): number {
+  return roundUp(steadyMi(evidenceOf(container)), REQUEST_STEP_MI);
+}
+
+/** Smallest memory limit the evidence allows for a container, in MiB. */
+export function limitFloorMi(container: string): number {
+  return Math.max(requestFloorMi(container), roundUp(peakMi(evidenceOf(container)) * LIMIT_MARGIN, LIMIT_STEP_MI));
+}
+
+export function evidenceOf(container: string): Evidence {
+  const row = EVIDENCE[container];
+  if (!row) throw new Error(`container ${container} has no evidence row in lib/config/evidence.ts`);
+  return row;
+}
+
+/**
+ * A container's size by the rule. `raiseLimit` may only raise the memory limit, where a setting
+ * derived from the limit (a buffer pool, shared buffers) was measured at that size.
+ */
+function sized(container: string, cpuRequest: string, cpuLimit: string, raiseLimit?: { toMi: number; why: string }): ContainerSize {
+  const limit = Math.max(limitFloorMi(container), raiseLimit?.toMi ?? 0);
+  return { requests: { cpu: cpuRequest, memory: `${requestFloorMi(container)}Mi` }, limits: { cpu: cpuLimit, memory: `${limit}Mi` } };
 }
 
 export const COMPONENTS = {
@@ -27,171 +61,186 @@ export const COMPONENTS = {
     zone: 'kube-system',
     description: "k3s's bundled Traefik ingress controller, tuned through a HelmChartConfig",
     enabledByDefault: true,
-    containers: { traefik: size('25m', '48Mi', '500m', '128Mi') },
+    priority: 'potatostack-critical',
+    containers: { traefik: sized('traefik', '25m', '500m') },
   },
   'nginx-proxy-manager': {
     zone: 'dmz',
     description: 'nginx-proxy-manager, the alternative ingress mode',
     enabledByDefault: false,
-    containers: { 'nginx-proxy-manager': size('25m', '96Mi', '500m', '256Mi') },
+    priority: 'potatostack-critical',
+    containers: { 'nginx-proxy-manager': sized('nginx-proxy-manager', '25m', '500m') },
   },
   homepage: {
     zone: 'apps',
     description: 'Homepage dashboard',
     enabledByDefault: true,
-    containers: { homepage: size('10m', '40Mi', '250m', '128Mi') },
+    priority: 'potatostack-optional',
+    containers: { homepage: sized('homepage', '10m', '250m') },
   },
   nextcloud: {
     zone: 'apps',
     description: 'Nextcloud (apache) and its cron job',
     enabledByDefault: true,
+    priority: 'potatostack-apps',
     containers: {
-      nextcloud: size('50m', '128Mi', '1', '512Mi'),
-      'nextcloud-cron': size('20m', '48Mi', '500m', '256Mi'),
+      nextcloud: sized('nextcloud', '50m', '1'),
+      'nextcloud-cron': sized('nextcloud-cron', '20m', '500m'),
     },
   },
   mariadb: {
     zone: 'data',
     description: "MariaDB 10.11, Nextcloud's database",
     enabledByDefault: true,
-    // Request: measured resident size with a 64 MiB buffer pool filled and two idle sessions
-    // (reports/databases.md); the buffer pool is a quarter of the limit (lib/apps/mariadb.ts).
-    containers: { mariadb: size('25m', '128Mi', '500m', '256Mi') },
+    priority: 'potatostack-critical',
+    // The buffer pool is a quarter of the limit (lib/apps/mariadb.ts); the evidence run used 256Mi.
+    containers: { mariadb: sized('mariadb', '25m', '500m', { toMi: 256, why: 'buffer pool measured at a quarter of 256Mi' }) },
   },
   gitea: {
     zone: 'apps',
     description: 'Gitea (rootless)',
     enabledByDefault: true,
-    containers: { gitea: size('25m', '72Mi', '500m', '256Mi') },
+    priority: 'potatostack-apps',
+    containers: { gitea: sized('gitea', '25m', '500m') },
   },
   postgres: {
     zone: 'data',
     description: "PostgreSQL, Gitea's database",
     enabledByDefault: true,
-    // Request: measured PSS of all server processes with two sessions is 29-31 MiB
-    // (reports/databases.md), plus room for autovacuum and Gitea's busier moments.
-    containers: { postgres: size('25m', '48Mi', '500m', '192Mi') },
+    priority: 'potatostack-critical',
+    // shared_buffers and work_mem follow the limit (lib/apps/postgres.ts); the evidence run used 192Mi.
+    containers: { postgres: sized('postgres', '25m', '500m', { toMi: 192, why: 'settings measured at 192Mi' }) },
   },
   kopia: {
     zone: 'apps',
     description: 'Kopia repository server and its nightly snapshot CronJob',
     enabledByDefault: true,
+    priority: 'potatostack-apps',
     containers: {
-      kopia: size('20m', '48Mi', '1', '256Mi'),
-      // Nightly snapshot. Measured with kopia 0.21.1 on amd64, one file at a time, GOMEMLIMIT
-      // at the request (96MiB): 132k files / 3.4 GB peak at 109 MiB anonymous memory for the
-      // first full snapshot and 74 MiB for an unchanged re-run, plus ~40 MiB of the binary's
-      // mapped pages. The request covers the nightly (incremental) run and fits the budget's
-      // headroom beside the steady load; the limit leaves room for a first full snapshot.
-      'kopia-snapshot': size('20m', '96Mi', '1', '320Mi'),
+      kopia: sized('kopia', '20m', '1'),
+      'kopia-snapshot': sized('kopia-snapshot', '20m', '1'),
     },
   },
   vpn: {
     zone: 'vpn',
-    description: 'gluetun VPN sidecar with qBittorrent and slskd, plus the weekly cache cleanup',
+    description: 'the VPN pod: gluetun sidecar with qBittorrent, plus the weekly download cache cleanup',
     enabledByDefault: true,
+    priority: 'potatostack-critical',
     containers: {
-      gluetun: size('20m', '24Mi', '500m', '64Mi'),
-      qbittorrent: size('50m', '64Mi', '1', '256Mi'),
-      slskd: size('25m', '64Mi', '500m', '256Mi'),
-      'cache-cleanup': size('10m', '8Mi', '200m', '32Mi'),
+      gluetun: sized('gluetun', '20m', '500m'),
+      qbittorrent: sized('qbittorrent', '50m', '1'),
+      'cache-cleanup': sized('cache-cleanup', '10m', '200m'),
       // busybox init steps: sub-folders and the qBittorrent settings edit, before gluetun starts
-      prepare: size('10m', '8Mi', '200m', '32Mi'),
+      prepare: sized('prepare', '10m', '200m'),
     },
+  },
+  slskd: {
+    zone: 'vpn',
+    description: 'slskd (Soulseek), a second app in the VPN pod',
+    enabledByDefault: true,
+    // It runs in the VPN pod, whose class follows qBittorrent's component.
+    priority: 'potatostack-critical',
+    containers: { slskd: sized('slskd', '25m', '500m') },
   },
   portainer: {
     zone: 'management',
     description: 'Portainer CE in Kubernetes mode',
     enabledByDefault: true,
-    containers: { portainer: size('10m', '32Mi', '500m', '128Mi') },
+    priority: 'potatostack-optional',
+    containers: { portainer: sized('portainer', '10m', '500m') },
   },
   'uptime-kuma': {
     zone: 'management',
     description: 'Uptime Kuma',
     enabledByDefault: true,
-    containers: { 'uptime-kuma': size('20m', '48Mi', '500m', '192Mi') },
+    priority: 'potatostack-optional',
+    containers: { 'uptime-kuma': sized('uptime-kuma', '20m', '500m') },
   },
   dozzle: {
     zone: 'management',
     description: 'Dozzle log viewer in Kubernetes mode',
     enabledByDefault: true,
-    containers: { dozzle: size('5m', '16Mi', '200m', '48Mi') },
+    priority: 'potatostack-optional',
+    containers: { dozzle: sized('dozzle', '5m', '200m') },
   },
   diun: {
     zone: 'management',
     description: 'Diun image update notifier',
     enabledByDefault: true,
-    containers: { diun: size('5m', '16Mi', '200m', '48Mi') },
+    priority: 'potatostack-optional',
+    containers: { diun: sized('diun', '5m', '200m') },
   },
   prometheus: {
     zone: 'monitoring',
     description: 'Prometheus',
     enabledByDefault: true,
-    // Request: an estimated 5-6k series after the scrape-time metric diet (prometheus-config.ts)
-    // keep the head block and Go runtime near 100-150 MiB. Limit 320Mi: Prometheus 3 sets
-    // GOMEMLIMIT to 90 % of it; two concurrent queries of at most 5 M samples and a WAL replay fit.
-    containers: { prometheus: size('50m', '128Mi', '1', '320Mi') },
+    priority: 'potatostack-alerting',
+    containers: { prometheus: sized('prometheus', '50m', '1') },
   },
   alertmanager: {
     zone: 'monitoring',
     description: 'Alertmanager',
     enabledByDefault: true,
-    // A handful of alerts, silences and a notification log: 20-30 MiB resident; GOMEMLIMIT at 80 % of 48Mi.
-    containers: { alertmanager: size('5m', '24Mi', '200m', '48Mi') },
+    priority: 'potatostack-alerting',
+    containers: { alertmanager: sized('alertmanager', '5m', '200m') },
   },
   grafana: {
     zone: 'monitoring',
     description: 'Grafana',
     enabledByDefault: true,
-    // Limit 160Mi: no plugins, no Grafana alerting, five small dashboards; GOMEMLIMIT (80 %) makes the Go GC hold it.
-    containers: { grafana: size('20m', '48Mi', '500m', '160Mi') },
+    priority: 'potatostack-optional',
+    containers: { grafana: sized('grafana', '20m', '500m') },
   },
   loki: {
     zone: 'monitoring',
     description: 'Loki (single binary)',
     enabledByDefault: true,
-    // Limit 192Mi: caches capped at 2 x 16 MB, WAL replay at 64 MB, query parallelism 2 (loki.ts); GOMEMLIMIT at 80 %.
-    containers: { loki: size('25m', '56Mi', '500m', '192Mi') },
+    priority: 'potatostack-optional',
+    containers: { loki: sized('loki', '25m', '500m') },
   },
   'fluent-bit': {
     zone: 'monitoring',
     description: 'fluent-bit log shipper (DaemonSet)',
     enabledByDefault: true,
-    // Limit 32Mi: Mem_Buf_Limit 4MB pauses the tail input instead of buffering more.
-    containers: { 'fluent-bit': size('5m', '12Mi', '200m', '32Mi') },
+    priority: 'potatostack-optional',
+    containers: { 'fluent-bit': sized('fluent-bit', '5m', '200m') },
   },
   'node-exporter': {
     zone: 'monitoring',
     description: 'node-exporter (DaemonSet)',
     enabledByDefault: true,
-    containers: { 'node-exporter': size('5m', '12Mi', '200m', '32Mi') },
+    priority: 'potatostack-alerting',
+    containers: { 'node-exporter': sized('node-exporter', '5m', '200m') },
   },
   'kube-state-metrics': {
     zone: 'monitoring',
     description: 'kube-state-metrics, trimmed to the metrics the rules use',
     enabledByDefault: true,
-    // Limit 48Mi: nine resource kinds and an allow-list of ~40 families on one node's few dozen objects.
-    containers: { 'kube-state-metrics': size('5m', '20Mi', '200m', '48Mi') },
+    priority: 'potatostack-alerting',
+    containers: { 'kube-state-metrics': sized('kube-state-metrics', '5m', '200m') },
   },
   'smartctl-exporter': {
     zone: 'monitoring',
     description: 'smartctl-exporter for the two HDDs (DaemonSet)',
     enabledByDefault: true,
-    containers: { 'smartctl-exporter': size('5m', '12Mi', '200m', '32Mi') },
+    priority: 'potatostack-alerting',
+    containers: { 'smartctl-exporter': sized('smartctl-exporter', '5m', '200m') },
   },
   netdata: {
     zone: 'monitoring',
     description: 'Netdata (optional, does not fit the default budget)',
     enabledByDefault: false,
-    containers: { netdata: size('50m', '256Mi', '1', '384Mi') },
+    priority: 'potatostack-optional',
+    containers: { netdata: sized('netdata', '50m', '1') },
   },
   thanos: {
     zone: 'monitoring',
     description: 'Thanos sidecar and query (optional)',
     enabledByDefault: false,
+    priority: 'potatostack-optional',
     containers: {
-      'thanos-sidecar': size('10m', '48Mi', '500m', '128Mi'),
-      'thanos-query': size('10m', '48Mi', '500m', '128Mi'),
+      'thanos-sidecar': sized('thanos-sidecar', '10m', '500m'),
+      'thanos-query': sized('thanos-query', '10m', '500m'),
     },
   },
 } as const satisfies Record<string, ComponentSpec>;
@@ -199,6 +248,11 @@ export const COMPONENTS = {
 export type ComponentName = keyof typeof COMPONENTS;
 
 export const COMPONENT_NAMES = Object.keys(COMPONENTS) as ComponentName[];
+
+/** Component whose sizes list a container of this name; the names are unique across components. */
+export function componentOfContainer(name: string): ComponentName | undefined {
+  return COMPONENT_NAMES.find((component) => name in COMPONENTS[component].containers);
+}
 
 /** Components whose `enabled` follows `ingress.mode` instead of a flag of their own. */
 export const INGRESS_COMPONENTS: Readonly<Record<'traefik' | 'nginx-proxy-manager', ComponentName>> = {
@@ -210,6 +264,7 @@ export const INGRESS_COMPONENTS: Readonly<Record<'traefik' | 'nginx-proxy-manage
 export const COMPONENT_DEPENDENCIES: ReadonlyArray<readonly [ComponentName, ComponentName]> = [
   ['nextcloud', 'mariadb'],
   ['gitea', 'postgres'],
+  ['slskd', 'vpn'],
   ['thanos', 'prometheus'],
   ['grafana', 'prometheus'],
 ];

@@ -20,6 +20,7 @@ function defaultComponents(): Record<ComponentName, ComponentConfig> {
 
 /** The stack as the seed describes it, on a stock k3s install. */
 export const DEFAULT_CONFIG: PotatoStackConfig = {
+  profile: 'board-2gb',
   domain: 'potato.lan',
   timezone: 'Europe/Berlin',
   storage: {
@@ -42,13 +43,16 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
     traefikChart: DEFAULT_TRAEFIK_CHART,
   },
   node: {
-    physicalMemory: '2Gi',
-    kernelReserved: '100Mi',
-    osReserved: '150Mi',
-    k3sReserved: '450Mi',
-    // Memory requests of k3s's own manifests; local-path-provisioner and svclb request none.
-    addonPods: { coredns: '70Mi', 'metrics-server': '70Mi' },
-    limitOvercommit: 3,
+    // The evidence for each figure is in ../shared/footprint-evidence.md ("The board and k3s").
+    memTotal: '1950Mi',
+    evictionHard: '100Mi',
+    osReserved: '200Mi',
+    k3sServer: '550Mi',
+    containerd: '64Mi',
+    shimPerPod: '8Mi',
+    metricsServer: true,
+    zram: { enabled: true, sizePercent: 100, algorithm: 'zstd', compressionRatio: 2 },
+    concurrentPeaks: 1,
   },
   monitoring: {
     grafanaAdminSecret: 'grafana-admin',

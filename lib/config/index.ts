@@ -1,5 +1,6 @@
 import { INGRESS_COMPONENTS } from './components';
 import { DEFAULT_CONFIG } from './defaults';
+import { PROFILES, PROFILE_NAMES, ProfileName } from './profiles';
 import type { PotatoStackConfig, PotatoStackOverrides } from './types';
 import { ConfigError, describe, validateConfig } from './validate';
 
@@ -15,11 +16,14 @@ export * from './management';
 export * from './postgres';
 export * from './prometheus';
 export * from './traefik-chart';
+export * from './profiles';
+export * from './priorities';
+export * from './evidence';
 export { DEFAULT_CONFIG } from './defaults';
 export { ConfigError } from './validate';
 
 /** Maps whose keys the operator may extend; everywhere else an unknown key is a typo. */
-const OPEN_MAPS = new Set(['node.addonPods']);
+const OPEN_MAPS = new Set<string>();
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -52,11 +56,25 @@ function merge(base: unknown, override: unknown, path: string, problems: string[
  */
 export function resolveConfig(overrides: PotatoStackOverrides = {}): PotatoStackConfig {
   const problems: string[] = [];
-  const withMode = applyIngressMode(overrides);
+  const profile = overrides.profile ?? DEFAULT_CONFIG.profile;
+  if (!(profile in PROFILES)) {
+    throw new ConfigError([`profile: ${describe(profile)} is not allowed; expected one of: ${PROFILE_NAMES.join(', ')}`]);
+  }
+  const withMode = applyIngressMode(applyProfile(overrides, profile));
   const merged = merge(DEFAULT_CONFIG, withMode, '', problems) as PotatoStackConfig;
   if (problems.length === 0) problems.push(...validateConfig(merged));
   if (problems.length > 0) throw new ConfigError(problems);
   return merged;
+}
+
+/** The profile's left-out components are off unless the operator set their flag explicitly. */
+function applyProfile(overrides: PotatoStackOverrides, profile: ProfileName): PotatoStackOverrides {
+  const components: Record<string, unknown> = { ...(overrides.components ?? {}) };
+  for (const component of PROFILES[profile].leavesOut) {
+    const current = (components[component] ?? {}) as Record<string, unknown>;
+    if (current.enabled === undefined) components[component] = { ...current, enabled: false };
+  }
+  return { ...overrides, components } as PotatoStackOverrides;
 }
 
 /** The ingress components follow `ingress.mode` unless the operator set their flag explicitly. */

@@ -5,6 +5,7 @@ import type { NextcloudConfig } from './nextcloud';
 import type { ManagementConfig } from './management';
 import type { PostgresConfig } from './postgres';
 import type { TraefikChartMajor } from './traefik-chart';
+import type { ProfileName } from './profiles';
 import type { AlertReceiverSettings, PrometheusSettings } from './prometheus';
 import type { VpnConfig } from './vpn';
 
@@ -76,31 +77,62 @@ export interface IngressConfig {
   readonly traefikChart: TraefikChartMajor;
 }
 
+/** Compressed swap in RAM, the default on the 2 GB board (lib/host/zram.ts sets it up). */
+export interface ZramConfig {
+  /** Whether the host gets a zram swap device and the kubelet lets pods swap (LimitedSwap). @default true */
+  readonly enabled: boolean;
+  /**
+   * Size of the zram device (uncompressed pages it can hold) as a percentage of MemTotal; Fedora
+   * sizes it at the whole RAM, the kernel advises against more than twice. @default 100
+   */
+  readonly sizePercent: number;
+  /** Compression algorithm of the device. @default 'zstd' */
+  readonly algorithm: 'zstd' | 'lz4' | 'lzo-rle';
+  /**
+   * Assumed compression ratio of the pages swapped out (uncompressed / compressed), used only by the
+   * budget to count what zram gives back. The kernel's zram documentation expects 2:1; Fedora reports
+   * 2:1 to 3:1 in typical use. @default 2
+   */
+  readonly compressionRatio: number;
+}
+
 /**
- * Memory model of the node: what the budget check subtracts from physical RAM before it
- * lets workloads have the rest.
+ * Memory model of the storage node: what Linux reports and what the OS, k3s and the kubelet keep
+ * before pods get the rest. The same figures become the kubelet's reservations in the generated
+ * k3s configuration (dist/host/), so the node's allocatable equals what the budget assumes.
  */
 export interface NodeModel {
-  /** RAM on the board. @default '2Gi' */
-  readonly physicalMemory: string;
-  /** Taken by firmware and the kernel before userspace sees it (the OS shows ~1.9 GiB). @default '100Mi' */
-  readonly kernelReserved: string;
-  /** OS userspace: systemd, journald, sshd, WireGuard tools. @default '150Mi' */
+  /**
+   * MemTotal of the board as Linux reports it: `grep MemTotal /proc/meminfo` on the board.
+   * @default '1950Mi' (a 2 GB Le Potato on an upstream kernel: 1,950-1,990 MiB)
+   */
+  readonly memTotal: string;
+  /** The kubelet's hard eviction threshold on memory.available. @default '100Mi' */
+  readonly evictionHard: string;
+  /** OS userspace outside Kubernetes: systemd, journald, udev, sshd, WireGuard tools (kubelet system-reserved). @default '200Mi' */
   readonly osReserved: string;
-  /** The k3s server process (apiserver, controllers, kine/SQLite, kubelet, containerd). @default '450Mi' */
-  readonly k3sReserved: string;
   /**
-   * Requests of the pods k3s deploys itself (other than Traefik, whose size is the
-   * `traefik` component's). @default coredns 70Mi, metrics-server 70Mi, local-path-provisioner 32Mi, svclb 8Mi
+   * The k3s server process: apiserver, controllers, scheduler, kubelet, kine/SQLite, flannel and the
+   * policy controller. Its GOMEMLIMIT is set to 80 % of this. @default '550Mi'
    */
-  readonly addonPods: Readonly<Record<string, string>>;
+  readonly k3sServer: string;
+  /** containerd, which k3s starts beside itself. @default '64Mi' */
+  readonly containerd: string;
+  /** One containerd-shim-runc-v2 per running pod, charged to the k3s service, not to the pod. @default '8Mi' */
+  readonly shimPerPod: string;
   /**
-   * How far the sum of memory limits may exceed what is left for workloads. A limit is the
-   * most one container may take in a peak (a backup, an upgrade, a big query), and the
-   * board's programs do not peak together; past this factor a busy hour would end in OOM kills.
-   * @default 3
+   * Whether k3s runs its metrics-server (`kubectl top`, Dozzle's and the CLI's memory figures).
+   * Its manifest requests 70Mi while it uses about 9Mi; off, k3s starts with `--disable=metrics-server`.
+   * @default true
    */
-  readonly limitOvercommit: number;
+  readonly metricsServer: boolean;
+  /** Compressed swap. */
+  readonly zram: ZramConfig;
+  /**
+   * How many programs the RAM + zram check lets peak at once (each up to its memory limit, a job with
+   * its whole limit), while every other program sits at its request. @default 1
+   */
+  readonly concurrentPeaks: number;
 }
 
 /**
@@ -132,6 +164,12 @@ export interface MonitoringConfig {
 
 /** The whole typed configuration of the stack. */
 export interface PotatoStackConfig {
+  /**
+   * Which components are on unless `components.<name>.enabled` says otherwise: `board-2gb` for the
+   * 2 GB Le Potato, `full` for every seed service (lib/config/profiles.ts).
+   * @default 'board-2gb'
+   */
+  readonly profile: ProfileName;
   /** DNS suffix of every web UI (`cloud.<domain>`, `git.<domain>`, ...). @default 'potato.lan' */
   readonly domain: string;
   /** IANA time zone passed to the apps. @default 'Europe/Berlin' */

@@ -135,14 +135,20 @@ function checkImages(config: PotatoStackConfig, report: Report): void {
 
 function checkNode(config: PotatoStackConfig, report: Report): void {
   const { node } = config;
-  for (const prop of ['physicalMemory', 'kernelReserved', 'osReserved', 'k3sReserved'] as const) {
+  for (const prop of ['memTotal', 'evictionHard', 'osReserved', 'k3sServer', 'containerd', 'shimPerPod'] as const) {
     if (typeof node[prop] !== 'string' || memoryBytes(node[prop]) === undefined) report(`node.${prop}`, node[prop], MEMORY_FORMAT_HINT);
   }
-  for (const [pod, quantity] of Object.entries(node.addonPods)) {
-    if (typeof quantity !== 'string' || memoryBytes(quantity) === undefined) report(`node.addonPods.${pod}`, quantity, MEMORY_FORMAT_HINT);
+  if (typeof node.metricsServer !== 'boolean') report('node.metricsServer', node.metricsServer, 'true or false');
+  if (typeof node.zram.enabled !== 'boolean') report('node.zram.enabled', node.zram.enabled, 'true or false');
+  if (typeof node.zram.sizePercent !== 'number' || !(node.zram.sizePercent >= 10 && node.zram.sizePercent <= 100)) {
+    report('node.zram.sizePercent', node.zram.sizePercent, 'a percentage of MemTotal from 10 to 100');
   }
-  if (typeof node.limitOvercommit !== 'number' || !(node.limitOvercommit >= 1)) {
-    report('node.limitOvercommit', node.limitOvercommit, 'a number of at least 1');
+  if (!['zstd', 'lz4', 'lzo-rle'].includes(node.zram.algorithm)) report('node.zram.algorithm', node.zram.algorithm, "one of 'zstd', 'lz4', 'lzo-rle'");
+  if (typeof node.zram.compressionRatio !== 'number' || !(node.zram.compressionRatio >= 1 && node.zram.compressionRatio <= 4)) {
+    report('node.zram.compressionRatio', node.zram.compressionRatio, 'a ratio from 1 (no gain) to 4');
+  }
+  if (!Number.isInteger(node.concurrentPeaks) || node.concurrentPeaks < 1) {
+    report('node.concurrentPeaks', node.concurrentPeaks, 'a whole number of at least 1');
   }
 }
 

@@ -52,9 +52,9 @@ export const VOLUMES: readonly VolumeSpec[] = [
   { name: 'loki-data', component: 'loki', zone: 'monitoring', disk: 'main', folder: 'monitoring/loki', capacity: '20Gi', uid: 10001, gid: 10001, mode: '0750' },
   { name: 'nginx-proxy-manager-data', component: 'nginx-proxy-manager', zone: 'dmz', disk: 'main', folder: 'nginx-proxy-manager', capacity: '1Gi', uid: 0, gid: 0, mode: '0700' },
   { name: 'qbittorrent-config', component: 'vpn', zone: 'vpn', disk: 'main', folder: 'qbittorrent', capacity: '1Gi', uid: 1000, gid: 1000, mode: '0750' },
-  { name: 'slskd-data', component: 'vpn', zone: 'vpn', disk: 'main', folder: 'slskd', capacity: '1Gi', uid: 1000, gid: 1000, mode: '0750' },
+  { name: 'slskd-data', component: 'slskd', zone: 'vpn', disk: 'main', folder: 'slskd', capacity: '1Gi', uid: 1000, gid: 1000, mode: '0750' },
   { name: 'torrents', component: 'vpn', zone: 'vpn', disk: 'cache', folder: 'torrents', capacity: '150Gi', uid: 1000, gid: 1000, mode: '0775' },
-  { name: 'soulseek', component: 'vpn', zone: 'vpn', disk: 'cache', folder: 'soulseek', capacity: '80Gi', uid: 1000, gid: 1000, mode: '0775' },
+  { name: 'soulseek', component: 'slskd', zone: 'vpn', disk: 'cache', folder: 'soulseek', capacity: '80Gi', uid: 1000, gid: 1000, mode: '0775' },
 ];
 
 /** The volume of a given name; throws for a name that is not in the layout. */

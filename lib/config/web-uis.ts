@@ -18,7 +18,7 @@ export const WEB_UIS: readonly WebUi[] = [
   { component: 'kopia', title: 'Kopia', subdomain: 'backup', group: 'Storage', description: 'Backup repository server' },
   { component: 'gitea', title: 'Gitea', subdomain: 'git', group: 'Development', description: 'Git server' },
   { component: 'vpn', title: 'qBittorrent', subdomain: 'torrent', group: 'Downloads', description: 'Torrents, through the VPN' },
-  { component: 'vpn', title: 'slskd', subdomain: 'soulseek', group: 'Downloads', description: 'Soulseek, through the VPN' },
+  { component: 'slskd', title: 'slskd', subdomain: 'soulseek', group: 'Downloads', description: 'Soulseek, through the VPN' },
   { component: 'grafana', title: 'Grafana', subdomain: 'grafana', group: 'Monitoring', description: 'Dashboards' },
   { component: 'prometheus', title: 'Prometheus', subdomain: 'prometheus', group: 'Monitoring', description: 'Metrics and alert rules' },
   { component: 'alertmanager', title: 'Alertmanager', subdomain: 'alerts', group: 'Monitoring', description: 'Alert routing and silences' },

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
+import { COMPONENTS, PriorityTierName, componentOfContainer } from '../config';
 import { PotatoChart } from './chart';
 import { LongRunningContainerProps, RunToCompletionContainerProps, SecurityException, renderContainer } from './container';
 import { appLabels, selectorLabels, VERSION_LABEL, versionOf } from './labels';
@@ -67,6 +68,8 @@ export interface PodProps {
   readonly tolerations?: k8s.Toleration[];
   /** Pins the pod to matching nodes (node agents bound to the storage node's disks). @default any node */
   readonly nodeSelector?: Record<string, string>;
+  /** Eviction and preemption class. @default the tier of the component that sizes the first container */
+  readonly priority?: PriorityTierName;
   /** Namespaced kernel parameters of the pod (only the Kubernetes "safe" set passes Pod Security). @default none */
   readonly sysctls?: Readonly<Record<string, string>>;
 }
@@ -114,6 +117,9 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
     throw new Error(`${props.name}: runAs is required unless every container has a runAsRoot security exception`);
   }
   const mainImage = chart.image(props.containers[0].image);
+  const component = componentOfContainer(props.containers[0].name);
+  const priority = props.priority ?? (component ? COMPONENTS[component].priority : undefined);
+  if (!priority) throw new Error(`${props.name}: no component sizes container '${props.containers[0].name}', so its priority tier is unknown; pass priority`);
   return {
     metadata: {
       labels: { ...appLabels(props.name, props.role), [VERSION_LABEL]: versionOf(mainImage) },
@@ -124,6 +130,7 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
       },
     },
     spec: {
+      priorityClassName: priority,
       automountServiceAccountToken: props.serviceAccountName !== undefined,
       serviceAccountName: props.serviceAccountName,
       enableServiceLinks: false,

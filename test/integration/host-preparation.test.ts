@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
-import { enabledVolumes, hostPreparationScript } from '../../lib/host-preparation';
+import { enabledVolumes, hostPreparationScript } from '../../lib/host/storage';
 import { hostPathOf } from '../../lib/constructs/storage';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-disks-'));
 const mainPath = path.join(root, 'seconddrive');
 const cachePath = path.join(root, 'cachehdd');
-const config = resolveConfig({ storage: { mainPath, cachePath } });
+const config = resolveConfig({ profile: 'full', storage: { mainPath, cachePath } });
 const script = path.join(root, 'prepare-storage.sh');
 
 beforeAll(() => {

@@ -1,20 +1,27 @@
 import { Construct } from 'constructs';
+import type { ComponentName, PotatoStackConfig } from '../../config';
 import type { VolumeMount } from '../../constructs';
 import { PotatoChart, ScheduledJob } from '../../constructs';
 import { TORRENT_FOLDERS } from './qbittorrent';
 import { SOULSEEK_FOLDERS } from './slskd';
 
-/** An incomplete-downloads folder: the claim it lives on and the sub-folder. */
+/** An incomplete-downloads folder: the claim it lives on, the sub-folder, and the app that writes it. */
 export interface IncompleteFolder {
   readonly claim: string;
   readonly subPath: string;
+  readonly component: ComponentName;
 }
 
 /** The only folders the cleanup may touch: partial downloads of qBittorrent and slskd. */
 export const INCOMPLETE_FOLDERS: readonly IncompleteFolder[] = [
-  { claim: 'torrents', subPath: TORRENT_FOLDERS.incomplete },
-  { claim: 'soulseek', subPath: SOULSEEK_FOLDERS.incomplete },
+  { claim: 'torrents', subPath: TORRENT_FOLDERS.incomplete, component: 'vpn' },
+  { claim: 'soulseek', subPath: SOULSEEK_FOLDERS.incomplete, component: 'slskd' },
 ];
+
+/** The incomplete folders of the apps that run. */
+export function incompleteFolders(config: PotatoStackConfig): IncompleteFolder[] {
+  return INCOMPLETE_FOLDERS.filter((f) => config.components[f.component].enabled);
+}
 
 /** Mount point of an incomplete folder inside the cleanup container. */
 export function cleanupMountPath(folder: IncompleteFolder): string {
@@ -62,10 +69,13 @@ export class CacheCleanup extends Construct {
     super(scope, id);
     const chart = PotatoChart.of(this);
     const { cleanup } = chart.config.vpn;
-    const volumes = [...new Set(INCOMPLETE_FOLDERS.map((f) => f.claim))].map((claim) => ({ name: claim, claim }));
+    const folders = incompleteFolders(chart.config);
+    const volumes = [...new Set(folders.map((f) => f.claim))].map((claim) => ({ name: claim, claim }));
     // subPath mounts: completed downloads are not in the container's filesystem at all.
-    const mounts: VolumeMount[] = INCOMPLETE_FOLDERS.map((f) => ({ volume: f.claim, subPath: f.subPath, path: cleanupMountPath(f) }));
+    const mounts: VolumeMount[] = folders.map((f) => ({ volume: f.claim, subPath: f.subPath, path: cleanupMountPath(f) }));
     new ScheduledJob(this, 'Job', {
+      // Housekeeping: it may wait for memory, it never pushes the VPN pod's neighbours out.
+      priority: 'potatostack-optional',
       name: 'cache-cleanup',
       namespace: props.namespace,
       role: 'maintenance',
@@ -78,7 +88,7 @@ export class CacheCleanup extends Construct {
           name: 'cache-cleanup',
           image: 'busybox',
           size: chart.size('vpn', 'cache-cleanup'),
-          command: ['/bin/sh', '-c', cacheCleanupScript({ directories: INCOMPLETE_FOLDERS.map(cleanupMountPath), maxAgeDays: cleanup.maxAgeDays, dryRun: cleanup.dryRun })],
+          command: ['/bin/sh', '-c', cacheCleanupScript({ directories: folders.map(cleanupMountPath), maxAgeDays: cleanup.maxAgeDays, dryRun: cleanup.dryRun })],
           mounts,
         },
       ],

@@ -6,20 +6,20 @@ import { gluetunContainer, gluetunVolumes } from './gluetun';
 import { QBITTORRENT_WEB_PORT, TORRENTS_MOUNT, TORRENT_FOLDERS, qbittorrentContainer, qbittorrentSettingsStep } from './qbittorrent';
 import { SLSKD_WEB_PORT, SOULSEEK_FOLDERS, SOULSEEK_MOUNT, slskdContainer } from './slskd';
 
-/** The pod's web UIs: Service and Ingress name, port, the container's port name, title in web-uis.ts. */
+/** The pod's web UIs: Service and Ingress name, port, the container's port name, title in web-uis.ts, component. */
 export const VPN_WEB_UIS = [
-  { name: 'qbittorrent', port: QBITTORRENT_WEB_PORT, containerPort: 'qbt-web', title: 'qBittorrent' },
-  { name: 'slskd', port: SLSKD_WEB_PORT, containerPort: 'slskd-web', title: 'slskd' },
+  { name: 'qbittorrent', port: QBITTORRENT_WEB_PORT, containerPort: 'qbt-web', title: 'qBittorrent', component: 'vpn' },
+  { name: 'slskd', port: SLSKD_WEB_PORT, containerPort: 'slskd-web', title: 'slskd', component: 'slskd' },
 ] as const;
 
 /** UID/GID of the P2P apps; the layout volumes of the pod are owned by it. */
 export const VPN_APP_UID = 1000;
 
 /** Script of the init step (as the apps' UID): qBittorrent's settings, then the download sub-folders. */
-export function prepareScript(): string {
+export function prepareScript(withSlskd = true): string {
   const folders = [
     ...Object.values(TORRENT_FOLDERS).map((f) => `${TORRENTS_MOUNT}/${f}`),
-    ...Object.values(SOULSEEK_FOLDERS).map((f) => `${SOULSEEK_MOUNT}/${f}`),
+    ...(withSlskd ? Object.values(SOULSEEK_FOLDERS).map((f) => `${SOULSEEK_MOUNT}/${f}`) : []),
   ];
   return [qbittorrentSettingsStep().script.trimEnd(), `mkdir -p ${folders.join(' ')}`, ''].join('\n');
 }
@@ -37,16 +37,16 @@ export class VpnPod extends Construct {
   constructor(scope: Construct, id: string, props: { namespace: string }) {
     super(scope, id);
     const chart = PotatoChart.of(this);
-    const webPorts = VPN_WEB_UIS.map((ui) => ui.port);
+    const withSlskd = chart.enabled('slskd');
+    const webUis = VPN_WEB_UIS.filter((ui) => chart.enabled(ui.component));
+    const webPorts = webUis.map((ui) => ui.port);
     const volumes: PodVolume[] = [
       ...gluetunVolumes(),
       { name: 'qbittorrent-config', claim: 'qbittorrent-config' },
       { name: 'torrents', claim: 'torrents' },
-      { name: 'slskd-data', claim: 'slskd-data' },
-      { name: 'soulseek', claim: 'soulseek' },
+      ...(withSlskd ? [{ name: 'slskd-data', claim: 'slskd-data' }, { name: 'soulseek', claim: 'soulseek' }] : []),
       { name: 'qbittorrent-tmp', emptyDir: { sizeLimit: '64Mi' } },
-      { name: 'slskd-tmp', emptyDir: { sizeLimit: '64Mi' } },
-      { name: 'slskd-dotnet', emptyDir: { sizeLimit: '64Mi' } },
+      ...(withSlskd ? [{ name: 'slskd-tmp', emptyDir: { sizeLimit: '64Mi' } }, { name: 'slskd-dotnet', emptyDir: { sizeLimit: '64Mi' } }] : []),
     ];
     new AppDeployment(this, 'Deployment', {
       name: VPN_POD,
@@ -62,20 +62,20 @@ export class VpnPod extends Construct {
           name: 'prepare',
           image: 'busybox',
           size: chart.size('vpn', 'prepare'),
-          command: ['/bin/sh', '-c', prepareScript()],
+          command: ['/bin/sh', '-c', prepareScript(withSlskd)],
           mounts: [
             ...qbittorrentSettingsStep().mounts,
             { volume: 'torrents', path: TORRENTS_MOUNT },
-            { volume: 'soulseek', path: SOULSEEK_MOUNT },
+            ...(withSlskd ? [{ volume: 'soulseek', path: SOULSEEK_MOUNT }] : []),
           ],
         },
       ],
       sidecars: [gluetunContainer(chart, webPorts)],
-      containers: [qbittorrentContainer(chart), slskdContainer(chart)],
+      containers: [qbittorrentContainer(chart), ...(withSlskd ? [slskdContainer(chart)] : [])],
       volumes,
     });
     // All Services first, then all Ingresses: the order of the objects in the chart's YAML.
-    for (const ui of VPN_WEB_UIS) {
+    for (const ui of webUis) {
       new AppService(this, `${ui.name}-service`, {
         name: ui.name,
         namespace: props.namespace,
@@ -84,7 +84,7 @@ export class VpnPod extends Construct {
         ports: [{ name: 'http', port: ui.port, targetPort: ui.containerPort }],
       });
     }
-    for (const ui of VPN_WEB_UIS) {
+    for (const ui of webUis) {
       new WebIngress(this, `${ui.name}-ingress`, {
         name: ui.name,
         namespace: props.namespace,

@@ -24,7 +24,7 @@ export function dotnetHeapHardLimit(size: ContainerSize, fraction = SLSKD_HEAP_F
 }
 
 export function slskdContainer(chart: PotatoChart): LongRunningContainerProps {
-  const size = chart.size('vpn', 'slskd');
+  const size = chart.size('slskd', 'slskd');
   const secrets: Record<string, EnvValue> = {};
   for (const key of SLSKD_SECRET_KEYS) secrets[key] = { secret: SLSKD_SECRET, key, optional: false };
   const health = (failureThreshold: number) => httpProbe('/health', 'slskd-web', { periodSeconds: 30, failureThreshold });
@@ -44,6 +44,11 @@ export function slskdContainer(chart: PotatoChart): LongRunningContainerProps {
       SLSKD_DOWNLOADS_DIR: `${SOULSEEK_MOUNT}/${SOULSEEK_FOLDERS.downloads}`,
       SLSKD_INCOMPLETE_DIR: `${SOULSEEK_MOUNT}/${SOULSEEK_FOLDERS.incomplete}`,
       SLSKD_SHARED_DIR: `${SOULSEEK_MOUNT}/${SOULSEEK_FOLDERS.shared}`,
+      // slskd 0.23 keeps the share index in memory unless told otherwise (Options.cs ShareCacheOptions);
+      // on disk it costs lookups a little CPU instead of RAM that grows with the shares.
+      SLSKD_SHARE_CACHE_STORAGE_MODE: 'disk',
+      // Fewer concurrent scan workers than cores: the scan is bound by one USB disk anyway.
+      SLSKD_SHARE_CACHE_WORKERS: '2',
       ...secrets,
     },
     ports: [{ name: 'slskd-web', port: SLSKD_WEB_PORT }],

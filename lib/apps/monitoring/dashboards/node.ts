@@ -1,6 +1,5 @@
 import type { PotatoStackConfig } from '../../../config';
 import { memoryBytes } from '../../../config/quantity';
-import { computeBudget } from '../../../budget';
 import type { DashboardSpec } from './dashboard';
 
 /** Mount points whose space matters: the SD card root and the two HDDs. */
@@ -13,9 +12,7 @@ export function watchedMountPoints(config: PotatoStackConfig): string[] {
  * budget check uses (node model), so the graph shows how reality compares with the plan.
  */
 export function nodeDashboard(config: PotatoStackConfig): DashboardSpec {
-  // Only the node model matters for `available`: no manifests needed.
-  const budget = computeBudget(config, []);
-  const physical = memoryBytes(config.node.physicalMemory) ?? 0;
+  const memTotal = memoryBytes(config.node.memTotal) ?? 0;
   const mounts = `mountpoint=~"${watchedMountPoints(config).join('|')}"`;
   return {
     uid: 'potato-node',
@@ -40,9 +37,9 @@ export function nodeDashboard(config: PotatoStackConfig): DashboardSpec {
         title: 'Workload memory vs budget',
         type: 'stat',
         unit: 'percent',
-        description: `Working set of all containers against the ${Math.round(budget.available / 1024 ** 2)} MiB the node model leaves for workloads`,
+        description: "Working set of all containers against the node's allocatable memory (the kubelet reservations come from the node model)",
         thresholds: [{ value: 90, color: 'orange' }, { value: 100, color: 'red' }],
-        queries: [{ expr: `100 * sum(container_memory_working_set_bytes{container!=""}) / ${budget.available}` }],
+        queries: [{ expr: '100 * sum(container_memory_working_set_bytes{container!=""}) / sum(kube_node_status_allocatable{resource="memory"})' }],
       },
       {
         title: 'Load average',
@@ -65,8 +62,8 @@ export function nodeDashboard(config: PotatoStackConfig): DashboardSpec {
           { expr: 'node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes', legend: 'node used' },
           { expr: 'sum(container_memory_working_set_bytes{container!=""})', legend: 'containers (working set)' },
           { expr: 'sum(kube_pod_container_resource_requests{resource="memory"})', legend: 'pod requests' },
-          { expr: `vector(${budget.available})`, legend: 'workload budget (node model)' },
-          { expr: `vector(${physical})`, legend: 'physical RAM' },
+          { expr: 'sum(kube_node_status_allocatable{resource="memory"})', legend: 'allocatable' },
+          { expr: `vector(${memTotal})`, legend: 'MemTotal (node model)' },
         ],
       },
       {

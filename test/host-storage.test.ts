@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VOLUMES, resolveConfig } from '../lib/config';
-import { hostPreparationScript } from '../lib/host-preparation';
+import { fullConfig } from './helpers';
+import { hostPreparationScript } from '../lib/host/storage';
 
-const script = hostPreparationScript(resolveConfig());
+const script = hostPreparationScript(fullConfig());
 
 test('creates every writable layout folder with its owner and mode', () => {
   for (const volume of VOLUMES.filter((v) => !v.readOnly && v.component !== 'nginx-proxy-manager')) {
@@ -20,7 +21,7 @@ test('never touches the disk roots or the read-only sources, and never recurses'
 });
 
 test('leaves out the folders of disabled components', () => {
-  const without = hostPreparationScript(resolveConfig({ components: { 'uptime-kuma': { enabled: false } } }));
+  const without = hostPreparationScript(fullConfig({ components: { 'uptime-kuma': { enabled: false } } }));
   expect(without).not.toContain('uptime-kuma');
 });
 

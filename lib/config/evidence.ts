@@ -1,0 +1,146 @@
+/**
+ * Where every container's memory size comes from: a measurement made here with the generated
+ * configuration, or published figures with their sources. lib/config/components.ts derives each
+ * request and limit from these rows by one rule (`sizeFromEvidence`), and a unit test fails when a
+ * size falls below its row. Figures are working sets (what the kubelet counts: anonymous memory
+ * plus active page cache, mapped binary pages included) in MiB.
+ */
+
+/** H: several consistent recent points; M: one or two points or older versions; L: inferred only. */
+export type Confidence = 'H' | 'M' | 'L';
+
+/** Published figures: ranges over the points found, with where they come from. */
+export interface PublishedEvidence {
+  readonly kind: 'published';
+  /** Program and version the figures describe. */
+  readonly program: string;
+  /** Working set at idle, MiB: the low and high published points. */
+  readonly idleMi: readonly [number, number];
+  /** Working set at the light-use peak, MiB. */
+  readonly peakMi: readonly [number, number];
+  readonly confidence: Confidence;
+  /** Issues, pull requests and documents the figures come from. */
+  readonly sources: readonly string[];
+}
+
+/** A run here: the real program with the configuration `dist/` carries, in a memory cgroup of its own. */
+export interface MeasuredEvidence {
+  readonly kind: 'measured';
+  /** Program, exact version and build that ran (this machine is amd64). */
+  readonly program: string;
+  /** What it ran with. */
+  readonly configuration: string;
+  /** What idle and load meant in the run. */
+  readonly conditions: string;
+  /** Day of the run, YYYY-MM-DD. */
+  readonly date: string;
+  /** Working set after start-up settled, MiB. */
+  readonly idleMi: number;
+  /** Largest working set under the run's load, MiB. */
+  readonly peakMi: number;
+  /** File in reports/ that holds the run's figures. */
+  readonly report: string;
+}
+
+export type Evidence = PublishedEvidence | MeasuredEvidence;
+
+/**
+ * Measurements are taken on amd64; the board is arm64, where the same programs are similar or
+ * slightly larger (footprint-evidence.md): measured figures are raised by this factor.
+ */
+export const ARM64_FACTOR = 1.1;
+
+/** Steady working set the request must cover: a measured idle figure for arm64, or the middle of the published idle range. */
+export function steadyMi(e: Evidence): number {
+  return e.kind === 'measured' ? e.idleMi * ARM64_FACTOR : (e.idleMi[0] + e.idleMi[1]) / 2;
+}
+
+/** Light-use peak the limit must cover: a measured peak for arm64, or the middle of the published peak range. */
+export function peakMi(e: Evidence): number {
+  return e.kind === 'measured' ? e.peakMi * ARM64_FACTOR : (e.peakMi[0] + e.peakMi[1]) / 2;
+}
+
+/** One line naming where a row's figures come from, for reports and the sizing table. */
+export function evidenceSummary(e: Evidence): string {
+  if (e.kind === 'measured') return `measured ${e.date}: ${e.program}, ${e.conditions} (${e.report})`;
+  return `published (${e.confidence}): ${e.sources.join('; ')}`;
+}
+
+const published = (
+  program: string,
+  idleMi: readonly [number, number],
+  peak: readonly [number, number],
+  confidence: Confidence,
+  sources: readonly string[],
+): PublishedEvidence => ({ kind: 'published', program, idleMi, peakMi: peak, confidence, sources });
+
+/**
+ * One row per container, keyed by container name (names are unique across components).
+ * Published rows come from ../shared/footprint-evidence.md unless their sources say otherwise.
+ */
+export const EVIDENCE: Readonly<Record<string, Evidence>> = {
+  traefik: published('Traefik v3', [40, 70], [60, 110], 'M', ['traefik/traefik#10859 (v3 memory regressions fixed in later 3.x)', 'k3s-io/k3s#11733']),
+  'nginx-proxy-manager': published('nginx-proxy-manager 2.12 (OpenResty + Node.js backend)', [90, 140], [140, 220], 'L', [
+    'no published figure found; inferred from its two programs: a Node.js backend (Homepage and Uptime Kuma, also Node.js, idle at 90-160 MiB) and OpenResty workers',
+  ]),
+  homepage: published('Homepage v1 (Next.js)', [90, 160], [160, 260], 'M', ['onedr0p/cluster-template PR #1140 (100M/250M OOM-killed with default widgets, raised to 250M/1G)']),
+  nextcloud: published('Nextcloud 31 apache', [150, 220], [300, 500], 'M', [
+    'nextcloud/docker Dockerfile (PHP memory_limit 512M per worker, opcache 128 MB)',
+    'nextcloud/docker#1489 (worker OOM at 149 MB anon during previews)',
+    'nextcloud/server#53816 (pod ~500 MB average)',
+    'nextcloud/docker PR #300',
+  ]),
+  'nextcloud-cron': published('Nextcloud 31 cron.php', [40, 80], [150, 550], 'M', ['mail-in-a-box#2057 (cron OOM-killed at 546 MB)', 'NethServer/dev#6249 (over a 128 MB PHP limit)']),
+  mariadb: {
+    kind: 'measured',
+    program: 'MariaDB 10.11.19 (Debian 12, amd64)',
+    configuration: 'generated my.cnf: 64 MiB buffer pool, 40 connections',
+    conditions: 'idle right after start; load: 300,000-row table, 2 sessions running scans, sorts and an index walk (VmRSS)',
+    date: '2026-11-25',
+    idleMi: 61.2,
+    peakMi: 134.9,
+    report: 'reports/databases.md',
+  },
+  gitea: published('Gitea 1.24', [70, 110], [150, 250], 'H', ['go-gitea/gitea#34271 (maintainer: 60-100 MB after start; a user saw 229 MiB); git subprocesses share the cgroup']),
+  postgres: {
+    kind: 'measured',
+    program: 'PostgreSQL 15.18 (Debian 12, amd64); the image runs 17',
+    configuration: 'generated settings: shared_buffers 32MB, 20 connections',
+    conditions: 'PSS summed over all server processes; load: 300,000-row table, 2 sessions running scans, sorts and an index walk',
+    date: '2026-11-25',
+    idleMi: 30.7,
+    peakMi: 30.7,
+    report: 'reports/databases.md',
+  },
+  kopia: published('Kopia 0.21 server', [40, 80], [150, 400], 'M', ['kopia/kopia#4452 (53 -> 118 MB, one 700 MB spike)', 'kopia/kopia#4761 and #1903 (maintenance grows with repository content)']),
+  'kopia-snapshot': {
+    kind: 'measured',
+    program: 'Kopia 0.21.1 (built from the Go module, amd64)',
+    configuration: "the snapshot CronJob's script, GOMEMLIMIT 96MiB",
+    conditions: 'idle: an unchanged re-run over 132k files / 3.4 GB (74 MiB anon + ~40 MiB mapped binary); peak: the first full snapshot (109 MiB anon + ~40 MiB)',
+    date: '2026-11-25',
+    idleMi: 114,
+    peakMi: 149,
+    report: 'reports/kopia-snapshot.md',
+  },
+  gluetun: published('gluetun v3.40, block lists off', [25, 45], [45, 70], 'M', ['qdm12/gluetun#765 (~50 MB with blocking off)', 'qdm12/gluetun#3455 (~60 MB)', 'ionfury/homelab#417 (128Mi OOM)']),
+  qbittorrent: published('qBittorrent 5.1, pread/pwrite disk I/O', [40, 80], [120, 250], 'M', ['qbittorrent/qBittorrent#14542 (disk cache dominates)', 'qbittorrent/qBittorrent#19914 and #21502 (mmap I/O grows to GBs; pread/pwrite fixes it)']),
+  slskd: published('slskd 0.23 (.NET 8), share cache on disk', [100, 170], [200, 300], 'M', ['slskd/slskd#251 ("normally 150-200 MB")', 'slskd/slskd#1112 (share cache storage mode disk, made for SBCs)']),
+  'cache-cleanup': published('busybox 1.37 sh + find', [2, 4], [4, 8], 'L', ['a shell and find walking the incomplete folders: no published figure; busybox is a single ~1 MB static binary']),
+  prepare: published('busybox 1.37 sh + sed', [2, 4], [4, 8], 'L', ['a shell editing one settings file: no published figure; busybox is a single ~1 MB static binary']),
+  portainer: published('Portainer CE 2.x (Kubernetes)', [40, 70], [80, 130], 'L', ['only 2018-19 data (server 8 MB at start; agent ~30 MB)']),
+  'uptime-kuma': published('Uptime Kuma 2.x slim', [110, 160], [170, 250], 'H', ['louislam/uptime-kuma#7537 (~151 MB at start, creeping)', 'louislam/uptime-kuma#4093 (134 MiB)']),
+  dozzle: published('Dozzle v8', [15, 30], [30, 60], 'L', ['amir20/dozzle#2140 (~1 MB per connected user)']),
+  diun: published('Diun 4.x', [15, 30], [30, 60], 'L', ['crazy-max/diun#293 (growth report only)']),
+  prometheus: published('Prometheus 3.x', [110, 180], [200, 300], 'M', ['prometheus/prometheus#4553 (~8 kB per active series incl. overhead; 5-10k series)']),
+  alertmanager: published('Alertmanager 0.28', [15, 40], [25, 40], 'M', ['lightbend console-charts PR #80 (8M idle, old)']),
+  grafana: published('Grafana 12, plugin preinstall off', [110, 180], [180, 300], 'H', ['teutonet-helm-charts PR #2392 (192Mi limit OOM-killed after restart)', 'siutsin/otaru PR #3284 (Pi p50 220-340Mi)']),
+  loki: published('Loki 3 single binary', [80, 150], [150, 300], 'M', ['devantler-tech/platform PR #1708 (128Mi/512Mi until ingest grew)', 'a Pi cluster at 512Mi/768Mi']),
+  'fluent-bit': published('fluent-bit 4', [15, 30], [30, 60], 'M', ['aws/eks-charts#277 (25.7 MiB idle)', 'fluent/fluent-bit#6079 (62Mi with no data)']),
+  'node-exporter': published('node-exporter 1.9', [12, 20], [20, 30], 'M', ['prometheus/container_exporter#17 (13-15 MB)']),
+  'kube-state-metrics': published('kube-state-metrics 2.16', [20, 35], [35, 55], 'M', ['kubernetes/kube-state-metrics#1308 (19M idle on minikube; ~80 MiB small clusters)']),
+  'smartctl-exporter': published('smartctl-exporter 0.14', [10, 16], [15, 25], 'L', ['none published; a small Go exporter that runs smartctl per scrape']),
+  netdata: published('Netdata v2', [250, 300], [300, 400], 'L', ['ARCHITECTURE.md: 250 MiB and more']),
+  'thanos-sidecar': published('Thanos 0.39 sidecar', [30, 60], [60, 120], 'L', ['no published figure found; a Go gRPC proxy in front of the Prometheus TSDB']),
+  'thanos-query': published('Thanos 0.39 query', [30, 60], [60, 120], 'L', ['no published figure found; memory grows with query fan-out']),
+};
