@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_CONFIG, PotatoStackOverrides, resolveConfig } from '../lib/config';
+import { COMPONENTS, COMPONENT_NAMES, ConfigError, DEFAULT_CONFIG, PROFILES, PotatoStackOverrides, resolveConfig } from '../lib/config';
 
 function problemsOf(overrides: PotatoStackOverrides): string[] {
   try {
@@ -86,7 +86,7 @@ describe('profiles', () => {
     const config = resolveConfig();
     expect(config.profile).toBe('board-2gb');
     for (const component of PROFILES['board-2gb'].leavesOut) expect([component, config.components[component].enabled]).toEqual([component, false]);
-    expect(resolveConfig({ components: { grafana: { enabled: true } } }).components.grafana.enabled).toBe(true);
+    expect(resolveConfig({ components: { homepage: { enabled: true } } }).components.homepage.enabled).toBe(true);
   });
 
   test('full turns every component on that is on by default', () => {

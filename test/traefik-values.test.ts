@@ -63,7 +63,7 @@ describe('valuesForChart', () => {
 
   test('the config-driven values go through the same rewrite', () => {
     const values = traefikValues(resolveConfig({ ingress: { traefikChart: 34 } })) as any;
-    expect(values.resources.limits.memory).toBe('128Mi');
+    expect(values.resources.limits.memory).toBe(resolveConfig().components.traefik.containers.traefik.limits.memory);
     expect(values.ports.ssh.port).toBe(2222);
     expect(values.ports.web.redirections.entryPoint.to).toBe('websecure');
     expect(values.globalArguments).toContain('--global.checkNewVersion=false');

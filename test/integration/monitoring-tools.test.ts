@@ -3,11 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { PotatoStackOverrides, resolveConfig } from '../../lib/config';
+import type { PotatoStackOverrides } from '../../lib/config';
 import { renderAlertmanagerConfig } from '../../lib/apps/monitoring/alertmanager';
 import { prometheusConfig } from '../../lib/apps/monitoring/prometheus-config';
 import { BACKUP_JOBS, RULE_FILE_NAME, THRESHOLDS, renderAlertRules } from '../../lib/apps/monitoring/rules';
-import { find, synthObjects } from '../helpers';
+import { find, fullConfig, synthFull } from '../helpers';
 
 /**
  * The generated Prometheus and Alertmanager files through the real tools, at the versions the
@@ -15,7 +15,7 @@ import { find, synthObjects } from '../helpers';
  */
 
 const ROOT = path.join(__dirname, '..', '..');
-const IMAGES = resolveConfig().images;
+const IMAGES = fullConfig().images;
 
 interface Tool {
   readonly path: string;
@@ -57,7 +57,7 @@ function write(file: string, text: string): string {
 }
 
 function configMapData(overrides: PotatoStackOverrides, name: string, key: string): string {
-  const text = find(synthObjects(overrides), 'ConfigMap', name, 'monitoring').data?.[key];
+  const text = find(synthFull(overrides), 'ConfigMap', name, 'monitoring').data?.[key];
   if (typeof text !== 'string') throw new Error(`ConfigMap monitoring/${name} has no key ${key}`);
   return text;
 }
@@ -77,7 +77,7 @@ const VARIANTS: Record<string, PotatoStackOverrides> = {
   default: {},
   'nginx-proxy-manager mode, no kopia/vpn/smartctl': {
     ingress: { mode: 'nginx-proxy-manager' },
-    components: { kopia: { enabled: false }, vpn: { enabled: false }, 'smartctl-exporter': { enabled: false } },
+    components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false }, 'smartctl-exporter': { enabled: false } },
   },
 };
 
@@ -105,7 +105,7 @@ describe('promtool', () => {
       write(path.relative(tmp, path.join(paths.rulesDir, RULE_FILE_NAME)), configMapData(overrides, 'prometheus-rules', RULE_FILE_NAME));
       write(path.relative(tmp, path.join(paths.serviceAccountDir, 'token')), 'not-a-real-token\n');
       write(path.relative(tmp, path.join(paths.serviceAccountDir, 'ca.crt')), '');
-      const file = write(path.relative(tmp, path.join(dir, 'prometheus.yml')), stringify(prometheusConfig(resolveConfig(overrides), paths)));
+      const file = write(path.relative(tmp, path.join(dir, 'prometheus.yml')), stringify(prometheusConfig(fullConfig(overrides), paths)));
       const output = expectSuccess(promtool, ['check', 'config', file]);
       expect(output).toContain('1 rule files found');
     });
@@ -122,7 +122,7 @@ describe('promtool', () => {
   });
 
   test('test rules: the key alerts fire past their thresholds and stay quiet below them', () => {
-    const rulesFile = write(`unit/${RULE_FILE_NAME}`, renderAlertRules(resolveConfig()));
+    const rulesFile = write(`unit/${RULE_FILE_NAME}`, renderAlertRules(fullConfig()));
     const testFile = write('unit/alerts.test.yml', stringify(ruleTests(path.basename(rulesFile)), { lineWidth: 0 }));
     const output = expectSuccess(promtool, ['test', 'rules', testFile]);
     expect(output).toContain('SUCCESS');
@@ -130,8 +130,8 @@ describe('promtool', () => {
 
   test('test rules would catch a threshold that does not hold (the generated cases can fail)', () => {
     // The same cases against rules whose memory threshold is raised: the "fires above" case must fail.
-    const rules = renderAlertRules(resolveConfig()).replace(`> ${THRESHOLDS.memoryUsedPercent}\n`, `> ${THRESHOLDS.memoryUsedPercent + 5}\n`);
-    expect(rules).not.toBe(renderAlertRules(resolveConfig()));
+    const rules = renderAlertRules(fullConfig()).replace(`> ${THRESHOLDS.memoryUsedPercent}\n`, `> ${THRESHOLDS.memoryUsedPercent + 5}\n`);
+    expect(rules).not.toBe(renderAlertRules(fullConfig()));
     write(`mutant/${RULE_FILE_NAME}`, rules);
     const testFile = write('mutant/alerts.test.yml', stringify(ruleTests(RULE_FILE_NAME), { lineWidth: 0 }));
     const { status, output } = run(promtool, ['test', 'rules', testFile]);
@@ -166,7 +166,7 @@ describe('amtool', () => {
   });
 
   test('check-config rejects a receiver without credentials (the check can fail)', () => {
-    const broken = parse(renderAlertmanagerConfig(resolveConfig(ALL_RECEIVERS)));
+    const broken = parse(renderAlertmanagerConfig(fullConfig(ALL_RECEIVERS)));
     delete broken.receivers.find((r: { name: string }) => r.name === 'critical').telegram_configs[0].bot_token_file;
     const file = write('am/broken.yml', stringify(broken));
     expect(run(amtool, ['check-config', file]).status).not.toBe(0);
@@ -202,7 +202,7 @@ const constant = (value: number, samples: number) => `${value}x${samples}`;
 
 function ruleCases(): Case[] {
   const t = THRESHOLDS;
-  const config = resolveConfig();
+  const config = fullConfig();
   const main = config.storage.mainPath;
   const memFor = minutes(t.memoryFor);
   const afterMem = `${memFor + 5}m`;

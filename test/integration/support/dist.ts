@@ -1,6 +1,10 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { resolveConfig } from '../../../lib/config';
+import { buildApp } from '../../../lib/stack';
+import { overrides } from '../../../stack.config';
+import { loadManifests } from './kube';
 import { ROOT } from './tools';
 
 /** One object of the committed manifests. */
@@ -12,29 +16,36 @@ export type DistObject = {
 };
 
 let cache: DistObject[] | undefined;
+let fullCache: DistObject[] | undefined;
 
 /**
  * Every object in the committed `dist/` (what operators apply), in file order. Real-program tests
  * read flags, files and probes from here so that they check exactly what is deployed.
  */
-export function distObjects(dir = path.join(ROOT, 'dist')): DistObject[] {
-  if (dir === path.join(ROOT, 'dist') && cache) return cache;
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort();
-  const objects = files.flatMap((f) =>
-    parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8'))
-      .map((d) => d.toJS() as DistObject)
-      .filter(Boolean),
-  );
-  if (dir === path.join(ROOT, 'dist')) cache = objects;
-  return objects;
+export function distObjects(): DistObject[] {
+  cache ??= loadManifests(path.join(ROOT, 'dist')).map((m) => m.object as DistObject);
+  return cache;
 }
 
+/**
+ * The full profile (every component on) synthesized the way `npm run synth` writes dist/, for the
+ * components the default profile leaves out of dist/.
+ */
+export function fullProfileObjects(): DistObject[] {
+  if (!fullCache) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-full-profile-'));
+    buildApp(resolveConfig({ ...overrides, profile: 'full' }), dir).synth();
+    fullCache = loadManifests(dir).map((m) => m.object as DistObject);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return fullCache;
+}
+
+/** An object from dist/, or from the full profile when the default profile leaves its component out. */
 export function distObject(kind: string, namespace: string | undefined, name: string): DistObject {
-  const found = distObjects().find((o) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace);
-  if (!found) throw new Error(`dist/ has no ${kind} ${namespace ? `${namespace}/` : ''}${name}`);
+  const match = (o: DistObject) => o.kind === kind && o.metadata.name === name && o.metadata.namespace === namespace;
+  const found = distObjects().find(match) ?? fullProfileObjects().find(match);
+  if (!found) throw new Error(`neither dist/ nor the full profile has ${kind} ${namespace ? `${namespace}/` : ''}${name}`);
   return found;
 }
 

@@ -4,25 +4,18 @@ import * as path from 'node:path';
 import type * as ClientNode from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 
-
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
 
-/** Every object in the YAML files under a directory, with the file it came from. */
+/** Every object in the YAML files of a directory, with the file it came from. */
 export function loadManifests(dir: string): Array<{ file: string; object: KubeObject }> {
+  // Top-level files only, as `kubectl apply -f dir` reads them: dist/host/ holds the board's own files.
   const result: Array<{ file: string; object: KubeObject }> = [];
-  const walk = (sub: string) => {
-    for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const rel = path.join(sub, entry.name);
-      if (entry.isDirectory()) walk(rel);
-      else if (/\.ya?ml$/.test(entry.name)) {
-        for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, rel), 'utf8'))) {
-          const object = doc.toJS() as KubeObject | null;
-          if (object) result.push({ file: rel, object });
-        }
-      }
+  for (const file of fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))) {
+      const object = doc.toJS() as KubeObject | null;
+      if (object) result.push({ file, object });
     }
-  };
-  walk('');
+  }
   return result;
 }
 
