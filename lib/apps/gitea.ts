@@ -19,6 +19,14 @@ export const GITEA_PORTS = { http: 3000, ssh: 2222 } as const;
 export const GITEA_SECRETS = { name: 'gitea-secrets', secretKeyKey: 'secret-key', internalTokenKey: 'internal-token' } as const;
 /** The rootless image's `git` user, owner of the gitea folder on the HDD. */
 export const GITEA_UID = 1000;
+/** Gitea's health endpoint: answers 200 only while its database and cache answer their pings. */
+export const GITEA_HEALTH_PATH = '/api/healthz';
+/**
+ * A static file Gitea serves from the assets embedded in its binary, through its own router but
+ * before any session or database middleware: it answers as long as Gitea's HTTP server works,
+ * whatever the database does.
+ */
+export const GITEA_LIVENESS_PATH = '/assets/img/favicon.svg';
 /** Where app.ini lives: on the claim, so Gitea's own generated JWT secrets survive restarts. */
 export const GITEA_APP_INI = '/var/lib/gitea/conf/app.ini';
 
@@ -113,11 +121,12 @@ export class Gitea extends Construct {
             { volume: 'tmp', path: '/tmp' },
           ],
           probes: {
-            // First start migrates the schema on the HDD-backed database.
-            startup: startupWindow(httpProbe('/api/healthz', 'http'), 10),
-            readiness: httpProbe('/api/healthz', 'http', { periodSeconds: 15 }),
-            // Lenient: /api/healthz also reports the database, and a short PostgreSQL restart should not restart Gitea.
-            liveness: httpProbe('/api/healthz', 'http', { periodSeconds: 30, failureThreshold: 6 }),
+            // /api/healthz pings the database (and cache): right for startup (first start migrates the
+            // schema on the HDD-backed database) and readiness, so traffic stops while PostgreSQL is away.
+            startup: startupWindow(httpProbe(GITEA_HEALTH_PATH, 'http'), 10),
+            readiness: httpProbe(GITEA_HEALTH_PATH, 'http', { periodSeconds: 15 }),
+            // Liveness tests Gitea alone: a database restart must not restart (and crash-loop) Gitea.
+            liveness: httpProbe(GITEA_LIVENESS_PATH, 'http', { periodSeconds: 30, failureThreshold: 4 }),
           },
         },
       ],

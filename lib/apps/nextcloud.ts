@@ -23,6 +23,10 @@ export const NEXTCLOUD_CRON = 'nextcloud-cron';
 export const NEXTCLOUD_SUBDOMAIN = 'cloud';
 /** Apache listens on 80 inside the pod (the image's vhost); TLS ends at the proxy. */
 export const NEXTCLOUD_HTTP_PORT = 80;
+/** Nextcloud's status page: boots Nextcloud (config, database) and answers JSON with installed/maintenance. */
+export const NEXTCLOUD_STATUS_PATH = '/status.php';
+/** A static file of Nextcloud's code that Apache serves itself (its .htaccess rewrites exclude icons). */
+export const NEXTCLOUD_LIVENESS_PATH = '/core/img/favicon.ico';
 /** Secret with the first admin login (used once, by the automatic install). */
 export const NEXTCLOUD_ADMIN_SECRET = { name: 'nextcloud-admin', userKey: 'username', passwordKey: 'password' } as const;
 /** Biggest single upload through the web form; the clients and the web UI upload in chunks, so this bounds one chunk/request. */
@@ -55,39 +59,151 @@ function limitMi(size: ContainerSize): number {
 }
 
 /**
- * PHP's per-request memory_limit: half the container limit, so one heavy request (previews,
- * zip downloads) cannot take the whole container and the Apache workers keep room.
+ * Memory of Nextcloud's Apache/PHP processes outside PHP's per-request heap (memory_limit counts
+ * only what PHP scripts allocate), in MiB. Measured with Debian 12's apache2 2.4 + mod_php 8.2 and
+ * the extensions the image loads (test/integration/nextcloud-php.test.ts, amd64): the figures are
+ * the private (anonymous) memory of each process once it has served PHP requests, rounded up.
  */
-export function phpMemoryLimit(size: ContainerSize): string {
-  return `${Math.floor(limitMi(size) / 2)}M`;
-}
+export const NEXTCLOUD_PROCESS_MEMORY = {
+  /** Apache's parent process, which never runs PHP. */
+  apacheParentMiB: 8,
+  /** One prefork worker with mod_php beyond its PHP heap: interpreter state, extensions, buffers. */
+  workerBaseMiB: 16,
+  /** The PHP CLI process of the cron job beyond its PHP heap. */
+  cliBaseMiB: 24,
+  /** opcache.jit_buffer_size: shared memory the JIT reserves besides OPcache's own. */
+  jitBufferMiB: 8,
+} as const;
+
+/**
+ * The least PHP memory_limit the stack generates: PHP's own default. Nextcloud recommends 512M
+ * (its admin overview warns below that) but a 512M limit per request does not fit the board.
+ */
+export const NEXTCLOUD_MIN_PHP_MEMORY_MIB = 128;
+/** Fewest Apache workers that keep the web UI usable: its pages fire requests in parallel. */
+export const NEXTCLOUD_MIN_WORKERS = 2;
 
 /** OPcache shared memory: an eighth of the limit (the image's 128 MB default is a quarter of the default 512Mi). */
 export function opcacheMemoryMb(size: ContainerSize): number {
   return Math.max(16, Math.floor(limitMi(size) / 8));
 }
 
+/** APCu shared memory (Nextcloud's local cache): a thirty-second of the limit, at least 8 MiB. */
+export function apcuMemoryMb(size: ContainerSize): number {
+  return Math.max(8, Math.floor(limitMi(size) / 32));
+}
+
+/** How the server container's memory limit is shared among Apache's workers, and the worst case it allows. */
+export interface NextcloudWorkerPlan {
+  /** Apache MaxRequestWorkers: PHP requests served at once. */
+  readonly workers: number;
+  /** PHP memory_limit per request, MiB. */
+  readonly phpMemoryMiB: number;
+  /** Shared memory of every worker together: OPcache, its JIT buffer and APCu, MiB. */
+  readonly sharedMiB: number;
+  /** Every worker at its PHP memory_limit at once, plus the Apache parent and shared memory, MiB. */
+  readonly worstCaseMiB: number;
+  readonly limitMiB: number;
+}
+
 /**
- * Apache prefork workers: the Debian default of 150 PHP processes would OOM a 512Mi container
- * long before it runs out of workers; budget about 64 MiB per worker.
+ * The rule that keeps Nextcloud inside its container limit:
+ *
+ *   parent + OPcache + JIT + APCu + workers × (memory_limit + worker base) ≤ container limit
+ *
+ * Workers are as many as fit at the least memory_limit; the memory_limit then takes each
+ * worker's equal share of what is left. So even with every worker at its memory_limit at once
+ * the kernel never OOM-kills the container: PHP stops the greedy request with a clear error.
+ * (Allocations of native libraries such as ImageMagick are outside memory_limit; Nextcloud's
+ * preview settings bound those.)
  */
+export function nextcloudWorkerPlan(size: ContainerSize): NextcloudWorkerPlan {
+  const m = NEXTCLOUD_PROCESS_MEMORY;
+  const limitMiB = limitMi(size);
+  const sharedMiB = opcacheMemoryMb(size) + m.jitBufferMiB + apcuMemoryMb(size);
+  const perRequestBudget = limitMiB - m.apacheParentMiB - sharedMiB;
+  const workers = Math.floor(perRequestBudget / (NEXTCLOUD_MIN_PHP_MEMORY_MIB + m.workerBaseMiB));
+  if (workers < NEXTCLOUD_MIN_WORKERS) {
+    const needed = m.apacheParentMiB + sharedMiB + NEXTCLOUD_MIN_WORKERS * (NEXTCLOUD_MIN_PHP_MEMORY_MIB + m.workerBaseMiB);
+    throw new Error(
+      `components.nextcloud.containers.nextcloud.limits.memory: '${size.limits.memory}' leaves room for ${workers} Apache worker(s) at PHP memory_limit ` +
+        `${NEXTCLOUD_MIN_PHP_MEMORY_MIB}M; at least ${NEXTCLOUD_MIN_WORKERS} need about ${needed}Mi (allowed: ${needed}Mi or more)`,
+    );
+  }
+  const phpMemoryMiB = Math.floor(perRequestBudget / workers) - m.workerBaseMiB;
+  const worstCaseMiB = m.apacheParentMiB + sharedMiB + workers * (phpMemoryMiB + m.workerBaseMiB);
+  return { workers, phpMemoryMiB, sharedMiB, worstCaseMiB, limitMiB };
+}
+
+/**
+ * The cron job's single PHP CLI process: its memory_limit is the container limit less the CLI's
+ * own memory and APCu (Nextcloud needs apc.enable_cli for its APCu cache, so the CLI maps APCu
+ * too; OPcache is off on the CLI).
+ */
+export function cronPhpMemoryMiB(size: ContainerSize): number {
+  const mib = limitMi(size) - NEXTCLOUD_PROCESS_MEMORY.cliBaseMiB - apcuMemoryMb(size);
+  if (mib < NEXTCLOUD_MIN_PHP_MEMORY_MIB) {
+    const needed = NEXTCLOUD_MIN_PHP_MEMORY_MIB + NEXTCLOUD_PROCESS_MEMORY.cliBaseMiB + apcuMemoryMb(size);
+    throw new Error(
+      `components.nextcloud.containers.nextcloud-cron.limits.memory: '${size.limits.memory}' leaves PHP ${mib}M, below the least memory_limit ` +
+        `${NEXTCLOUD_MIN_PHP_MEMORY_MIB}M (allowed: ${needed}Mi or more)`,
+    );
+  }
+  return mib;
+}
+
+/** PHP's memory_limit of the server container, per request. */
+export function phpMemoryLimit(size: ContainerSize): string {
+  return `${nextcloudWorkerPlan(size).phpMemoryMiB}M`;
+}
+
+/** Apache prefork workers of the server container. */
 export function maxRequestWorkers(size: ContainerSize): number {
-  return Math.max(2, Math.floor(limitMi(size) / 64));
+  return nextcloudWorkerPlan(size).workers;
 }
 
 /** mpm_prefork.conf sized to the container. */
 export function renderMpmPrefork(size: ContainerSize): string {
-  const workers = maxRequestWorkers(size);
+  const plan = nextcloudWorkerPlan(size);
   return [
-    '# Generated by PotatoStack (lib/apps/nextcloud.ts) from the container memory limit.',
+    '# Generated by PotatoStack (lib/apps/nextcloud.ts) from the container memory limit:',
+    `# ${plan.workers} workers x (PHP memory_limit ${plan.phpMemoryMiB}M + ${NEXTCLOUD_PROCESS_MEMORY.workerBaseMiB}Mi) + shared ${plan.sharedMiB}Mi + parent = ${plan.worstCaseMiB}Mi of ${plan.limitMiB}Mi.`,
     '<IfModule mpm_prefork_module>',
     '\tStartServers\t\t1',
     '\tMinSpareServers\t\t1',
-    `\tMaxSpareServers\t\t${Math.min(3, workers)}`,
-    `\tMaxRequestWorkers\t${workers}`,
+    `\tMaxSpareServers\t\t${Math.min(3, plan.workers)}`,
+    `\tServerLimit\t\t${plan.workers}`,
+    `\tMaxRequestWorkers\t${plan.workers}`,
     // Recycle workers now and then so PHP memory fragmentation does not pile up.
     '\tMaxConnectionsPerChild\t500',
     '</IfModule>',
+    '',
+  ].join('\n');
+}
+
+/** Where the official PHP image reads extra ini files (PHP_INI_DIR/conf.d); `zz-` sorts after the image's own. */
+export const NEXTCLOUD_PHP_INI_PATH = '/usr/local/etc/php/conf.d/zz-potatostack.ini';
+
+/** PHP settings of one container, derived from its memory limit (server: per Apache worker; cron: the CLI). */
+export function phpIniSettings(size: ContainerSize, role: 'server' | 'cron'): Record<string, string> {
+  const opcache = opcacheMemoryMb(size);
+  return {
+    memory_limit: `${role === 'server' ? nextcloudWorkerPlan(size).phpMemoryMiB : cronPhpMemoryMiB(size)}M`,
+    upload_max_filesize: NEXTCLOUD_UPLOAD_LIMIT,
+    post_max_size: NEXTCLOUD_UPLOAD_LIMIT,
+    'opcache.memory_consumption': String(opcache),
+    // Interned strings live inside OPcache's segment: a quarter of it (the image's 32 would take half of a small one).
+    'opcache.interned_strings_buffer': String(Math.max(4, Math.floor(opcache / 4))),
+    'opcache.jit_buffer_size': `${NEXTCLOUD_PROCESS_MEMORY.jitBufferMiB}M`,
+    'apc.shm_size': `${apcuMemoryMb(size)}M`,
+  };
+}
+
+/** The ini file both containers load after the image's own (mounted at NEXTCLOUD_PHP_INI_PATH). */
+export function renderPhpIni(size: ContainerSize, role: 'server' | 'cron'): string {
+  return [
+    `; Generated by PotatoStack (lib/apps/nextcloud.ts) from the ${role} container's memory limit (${size.limits.memory}).`,
+    ...Object.entries(phpIniSettings(size, role)).map(([key, value]) => `${key} = ${value}`),
     '',
   ].join('\n');
 }
@@ -101,8 +217,9 @@ export function renderBeforeStartingHook(): string {
 }
 
 /** Settings both the server and the cron job read (config/reverse-proxy.php reads them on every run). */
-function sharedEnv(config: PotatoStackConfig, size: ContainerSize): Record<string, EnvValue> {
+function sharedEnv(config: PotatoStackConfig, size: ContainerSize, role: 'server' | 'cron'): Record<string, EnvValue> {
   const host = hostFor(config, NEXTCLOUD_SUBDOMAIN);
+  const settings = phpIniSettings(size, role);
   return {
     TZ: config.timezone,
     // Traefik is a pod: requests reach Nextcloud from the pod network.
@@ -110,9 +227,10 @@ function sharedEnv(config: PotatoStackConfig, size: ContainerSize): Record<strin
     OVERWRITEPROTOCOL: 'https',
     OVERWRITEHOST: host,
     OVERWRITECLIURL: `https://${host}`,
-    PHP_MEMORY_LIMIT: phpMemoryLimit(size),
-    PHP_UPLOAD_LIMIT: NEXTCLOUD_UPLOAD_LIMIT,
-    PHP_OPCACHE_MEMORY_CONSUMPTION: String(opcacheMemoryMb(size)),
+    // The image's own ini files read these; the generated ini file (loaded last) says the same.
+    PHP_MEMORY_LIMIT: settings.memory_limit,
+    PHP_UPLOAD_LIMIT: settings.upload_max_filesize,
+    PHP_OPCACHE_MEMORY_CONSUMPTION: settings['opcache.memory_consumption'],
   };
 }
 
@@ -143,7 +261,12 @@ export class Nextcloud extends Construct {
 
     new k8s.KubeConfigMap(this, 'Config', {
       metadata: { name: configMapName, namespace, labels: appLabels(NEXTCLOUD, 'config') },
-      data: { 'mpm_prefork.conf': renderMpmPrefork(size), 'background-cron.sh': renderBeforeStartingHook() },
+      data: {
+        'mpm_prefork.conf': renderMpmPrefork(size),
+        'background-cron.sh': renderBeforeStartingHook(),
+        'php-server.ini': renderPhpIni(size, 'server'),
+        'php-cron.ini': renderPhpIni(cronSize, 'cron'),
+      },
     });
 
     const html: PodVolume = { name: 'html', claim: 'nextcloud-data' };
@@ -172,7 +295,7 @@ export class Nextcloud extends Construct {
           image: 'nextcloud',
           size,
           env: {
-            ...sharedEnv(config, size),
+            ...sharedEnv(config, size, 'server'),
             MYSQL_HOST: `${database.host}:${database.port}`,
             MYSQL_DATABASE: database.database,
             MYSQL_USER: database.user,
@@ -190,13 +313,17 @@ export class Nextcloud extends Construct {
             { volume: 'apache-lock', path: '/var/lock/apache2' },
             { volume: 'config', path: '/etc/apache2/mods-available/mpm_prefork.conf', subPath: 'mpm_prefork.conf', readOnly: true },
             { volume: 'config', path: '/docker-entrypoint-hooks.d/before-starting/background-cron.sh', subPath: 'background-cron.sh', readOnly: true },
+            { volume: 'config', path: NEXTCLOUD_PHP_INI_PATH, subPath: 'php-server.ini', readOnly: true },
           ],
           probes: {
             // First install copies ~500 MB to the HDD and creates the schema; a major upgrade runs
             // `occ upgrade`: both happen before Apache listens, so allow 30 minutes.
-            startup: startupWindow(httpProbe('/status.php', 'http', { headers: { Host: host } }), 30),
-            liveness: httpProbe('/status.php', 'http', { headers: { Host: host }, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 4 }),
-            readiness: httpProbe('/status.php', 'http', { headers: { Host: host }, periodSeconds: 15 }),
+            // status.php boots Nextcloud, which needs its database: right for startup and readiness.
+            startup: startupWindow(httpProbe(NEXTCLOUD_STATUS_PATH, 'http', { headers: { Host: host } }), 30),
+            readiness: httpProbe(NEXTCLOUD_STATUS_PATH, 'http', { headers: { Host: host }, periodSeconds: 15 }),
+            // Liveness tests Apache alone (a static file, no PHP, no database): a MariaDB restart must
+            // not restart Nextcloud into CrashLoopBackOff.
+            liveness: httpProbe(NEXTCLOUD_LIVENESS_PATH, 'http', { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 4 }),
           },
         },
       ],
@@ -211,15 +338,15 @@ export class Nextcloud extends Construct {
       // A run longer than a few cycles is stuck; Forbid keeps the next one from piling up meanwhile.
       activeDeadlineSeconds: 1800,
       // The claim is ReadWriteOnce, which binds per node: the job shares it with the server on the single storage node.
-      volumes: [html, tmp],
+      volumes: [html, tmp, { name: 'config', configMap: configMapName, defaultMode: 0o444 }],
       containers: [
         {
           name: NEXTCLOUD_CRON,
           image: 'nextcloud',
           size: cronSize,
           command: ['php', '-f', '/var/www/html/cron.php'],
-          env: sharedEnv(config, cronSize),
-          mounts: [htmlMount, tmpMount],
+          env: sharedEnv(config, cronSize, 'cron'),
+          mounts: [htmlMount, tmpMount, { volume: 'config', path: NEXTCLOUD_PHP_INI_PATH, subPath: 'php-cron.ini', readOnly: true }],
         },
       ],
     });
