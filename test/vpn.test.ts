@@ -84,6 +84,8 @@ describe('killswitch layer 1: gluetun owns the pod network before anything else 
     expect(settings['BitTorrent/Session\\Interface']).toBe('tun0');
     expect(settings['BitTorrent/Session\\InterfaceName']).toBe('tun0');
     expect(settings['BitTorrent/Session\\TempPath']).toBe('/downloads/incomplete');
+    // pread/pwrite disk I/O instead of libtorrent 2's memory-mapped files (page cache counted in the working set)
+    expect(settings['BitTorrent/Session\\DiskIOType']).toBe('SimplePreadPwrite');
     const prepare = container(pod, 'prepare');
     expect(prepare.command[2]).toContain(iniEditScript(QBITTORRENT_CONF, qbittorrentSettings()));
     expect(container(pod, 'qbittorrent').volumeMounts).toContainEqual({ name: 'torrents', mountPath: '/downloads' });

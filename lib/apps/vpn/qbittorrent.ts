@@ -9,6 +9,12 @@ export const TORRENT_FOLDERS = { incomplete: 'incomplete', complete: 'complete' 
 /** qBittorrent's settings file under its config volume (XDG_CONFIG_HOME=/config in the image). */
 export const QBITTORRENT_CONF = '/config/qBittorrent/qBittorrent.conf';
 
+/**
+ * qBittorrent's "Simple pread/pwrite" disk I/O (the DiskIOType enum's name as qBittorrent 5.x stores
+ * it in [BitTorrent] Session\DiskIOType; 4.x has only Default, MMap and Posix).
+ */
+export const QBITTORRENT_DISK_IO_TYPE = 'SimplePreadPwrite';
+
 /** One `key=value` of a Qt ini file, in its `[section]`. */
 export interface IniSetting {
   readonly section: string;
@@ -29,6 +35,10 @@ export function qbittorrentSettings(): IniSetting[] {
     bt('TempPath', `${TORRENTS_MOUNT}/${TORRENT_FOLDERS.incomplete}`),
     // Partial files end in .!qB, so the cache cleanup can tell them apart at a glance.
     bt('AddExtensionToIncompleteFiles', 'true'),
+    // libtorrent 2's default memory-mapped disk I/O lets the page cache of every torrent file
+    // count against the container (working sets of GBs); plain pread/pwrite keeps it to buffers.
+    // qBittorrent >= 5.0 reads this name; older versions fall back to the default silently.
+    bt('DiskIOType', QBITTORRENT_DISK_IO_TYPE),
     pref('WebUI\\Port', String(QBITTORRENT_WEB_PORT)),
     // The image's defaults skip the login for private ranges, which includes Traefik's pod.
     pref('WebUI\\AuthSubnetWhitelistEnabled', 'false'),
