@@ -60,12 +60,12 @@ describe('Nextcloud', () => {
   const sized = (memory: string) => ({ requests: { cpu: '1', memory: '1Mi' }, limits: { cpu: '1', memory } });
 
   test('worst case fits the limit: every Apache worker at its PHP memory_limit, plus shared memory and the parent', () => {
-    for (const memory of ['384Mi', '512Mi', '768Mi', '1Gi', '2Gi']) {
+    for (const memory of ['448Mi', '512Mi', '768Mi', '1Gi', '2Gi']) {
       const plan = nextcloudWorkerPlan(sized(memory));
       const m = NEXTCLOUD_PROCESS_MEMORY;
       expect(plan.workers).toBeGreaterThanOrEqual(NEXTCLOUD_MIN_WORKERS);
       expect(plan.phpMemoryMiB).toBeGreaterThanOrEqual(NEXTCLOUD_MIN_PHP_MEMORY_MIB);
-      const worst = m.apacheParentMiB + opcacheMemoryMb(sized(memory)) + m.jitBufferMiB + apcuMemoryMb(sized(memory)) + plan.workers * (plan.phpMemoryMiB + m.workerBaseMiB);
+      const worst = m.apacheParentMiB + m.codeMiB + opcacheMemoryMb(sized(memory)) + m.jitBufferMiB + apcuMemoryMb(sized(memory)) + plan.workers * (plan.phpMemoryMiB + m.workerBaseMiB);
       expect(plan.worstCaseMiB).toBe(worst);
       expect(worst).toBeLessThanOrEqual(memoryBytes(memory)! / 1024 ** 2);
       // The plan hands out the whole limit (only rounding is left over)...

@@ -137,6 +137,20 @@ export class MeteredProcess {
     return { workingSet: rss, anon, rss };
   }
 
+  /** Each process of the program now: its command name, resident set and anonymous (private) memory, in bytes. */
+  processes(): { pid: number; name: string; rss: number; anon: number }[] {
+    const pids = this.cgroupDir ? this.cgroupPids() : descendants(this.child.pid!);
+    return pids.map((pid) => {
+      let name = '?';
+      try {
+        name = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        // gone
+      }
+      return { pid, name, rss: kbField(`/proc/${pid}/status`, 'VmRSS'), anon: kbField(`/proc/${pid}/smaps_rollup`, 'Anonymous') };
+    });
+  }
+
   private cgroupPids(): number[] {
     try {
       return fs
