@@ -1,30 +1,19 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { cacheCleanupScript } from '../../lib/apps/vpn/cache-cleanup';
 import { iniEditScript, qbittorrentSettings } from '../../lib/apps/vpn/qbittorrent';
+import { busyboxAppletDir } from './support/tools';
 
 /**
  * The VPN pod's shell steps run in the busybox image; here they run under a real busybox
  * (its sh, find, awk, sed, cmp applets only, nothing from the host's PATH).
  */
-const BUSYBOX = process.env.BUSYBOX_BIN ?? 'busybox';
-
-function busyboxDir(): string {
-  const probe = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    throw new Error(`busybox is missing (${BUSYBOX}): install it with 'apt-get install busybox' (scripts/setup-integration.sh does) or set BUSYBOX_BIN`);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'busybox-bin-'));
-  for (const applet of probe.stdout.split('\n').filter(Boolean)) fs.symlinkSync(fs.realpathSync(execFileSync('which', [BUSYBOX], { encoding: 'utf8' }).trim()), path.join(dir, applet));
-  return dir;
-}
-
 let bin: string;
 let work: string;
 beforeAll(() => {
-  bin = busyboxDir();
+  bin = busyboxAppletDir();
 });
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'vpn-scripts-'));

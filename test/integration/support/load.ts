@@ -35,7 +35,13 @@ export function httpRequest(
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
-      { method: options.method ?? 'GET', headers: options.headers, timeout: options.timeoutMs ?? 30000, rejectUnauthorized: false },
+      {
+        method: options.method ?? 'GET',
+        // A length, not chunked encoding: some servers here (qBittorrent) do not read chunked request bodies.
+        headers: options.body === undefined ? options.headers : { ...options.headers, 'Content-Length': String(Buffer.byteLength(options.body)) },
+        timeout: options.timeoutMs ?? 30000,
+        rejectUnauthorized: false,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (c) => chunks.push(c));

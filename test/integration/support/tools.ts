@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as os from 'node:os';
 
 export const ROOT = path.join(__dirname, '..', '..', '..');
 const SETUP_HINT = 'run scripts/setup-integration.sh (it installs Debian packages and builds the Go tools into tools/bin)';
@@ -25,4 +26,20 @@ export function requireTool(name: string, envVar?: string, extraCandidates: stri
 /** Directory of the shared upstream files (CRDs): `$POTATO_SHARED_DIR` or the `shared/` beside the checkout. */
 export function sharedDir(): string {
   return process.env.POTATO_SHARED_DIR ?? path.join(ROOT, '..', 'shared');
+}
+
+/**
+ * A folder holding one link per busybox applet (sh, awk, cmp, ...), to use as PATH so that shell
+ * steps meant for the busybox image run with busybox's tools only, nothing from the host.
+ */
+export function busyboxAppletDir(): string {
+  const busybox = process.env.BUSYBOX_BIN ?? 'busybox';
+  const probe = spawnSync(busybox, ['--list'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(`busybox is missing (${busybox}): install it with 'apt-get install busybox' (scripts/setup-integration.sh does) or set BUSYBOX_BIN`);
+  }
+  const binary = fs.realpathSync(execFileSync('sh', ['-c', `command -v ${busybox}`], { encoding: 'utf8' }).trim());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'busybox-bin-'));
+  for (const applet of probe.stdout.split('\n').filter(Boolean)) fs.symlinkSync(binary, path.join(dir, applet));
+  return dir;
 }

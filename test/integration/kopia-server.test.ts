@@ -1,0 +1,167 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { distConfigMapData, distContainer, distObject, literalEnv, podSpec } from './support/dist';
+import { MeteredProcess, recordFootprint } from './support/footprint';
+import { freePort, httpRequest, runBounded, settle } from './support/load';
+import { runAllProbes, runProbe, waitForProbe } from './support/probes';
+import { requireTool } from './support/tools';
+
+/**
+ * The Kopia server as the Deployment starts it: the container's command runs the start script
+ * from the kopia-scripts ConfigMap in dist/ (which creates a filesystem repository in the empty
+ * folder, then execs `kopia server start` with the generated TLS, login and metrics flags) with
+ * the container's env from dist/. Changed for this machine only: the container's mount paths
+ * become temporary folders, the listen addresses become loopback ports, the Secrets' values are
+ * the test's own and the TLS certificate is a throwaway self-signed one.
+ */
+
+const WORKLOAD = distObject('Deployment', 'apps', 'kopia');
+const container = distContainer('Deployment', 'apps', 'kopia', 'kopia');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-kopia-server-'));
+const password = randomBytes(12).toString('hex');
+const login = { user: 'potato-admin', password: randomBytes(12).toString('hex') };
+let server: MeteredProcess | undefined;
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** The ConfigMap key behind the container's command (`/bin/sh /scripts/start.sh`), found through its volume mount. */
+function startScript(): string {
+  const [shell, script] = container.command;
+  expect(shell).toBe('/bin/sh');
+  const mount = container.volumeMounts.find((m: any) => script.startsWith(`${m.mountPath}/`));
+  const volume = podSpec(WORKLOAD).volumes.find((v: any) => v.name === mount.name);
+  return distConfigMapData('apps', volume.configMap.name, script.slice(mount.mountPath.length + 1));
+}
+
+/** Replaces `from` with `to` and fails when the script no longer contains `from` (the rewrite would silently do nothing). */
+function rewrite(text: string, from: string | RegExp, to: string): string {
+  const found = typeof from === 'string' ? text.includes(from) : from.test(text);
+  if (!found) throw new Error(`the start script from dist/ no longer contains ${from}: update this test's rewrite`);
+  return typeof from === 'string' ? text.split(from).join(to) : text.replace(from, to);
+}
+
+test('kopia server starts with the generated script, flags and env; probes answer; memory idle and under API/UI load', async () => {
+  const kopia = requireTool('kopia', 'KOPIA_BIN');
+  const version = execFileSync(kopia, ['--version'], { encoding: 'utf8' }).trim().split(/\s+/)[0];
+  const port = await freePort();
+  const metricsPort = await freePort();
+
+  // Each container mount becomes a folder here.
+  const folders = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, path.join(work, m.name)])) as Record<string, string>;
+  for (const dir of Object.values(folders)) fs.mkdirSync(dir, { recursive: true });
+  const tlsDir = folders['/app/tls'];
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=kopia.apps.svc',
+    '-addext', 'subjectAltName=DNS:kopia.apps.svc,IP:127.0.0.1', '-keyout', path.join(tlsDir, 'tls.key'), '-out', path.join(tlsDir, 'tls.crt'),
+  ], { stdio: 'ignore' });
+
+  let script = startScript();
+  const httpsPort = container.ports.find((p: any) => p.name === 'https').containerPort;
+  const metricsContainerPort = container.ports.find((p: any) => p.name === 'metrics').containerPort;
+  script = rewrite(script, `--address=0.0.0.0:${httpsPort}`, `--address=127.0.0.1:${port}`);
+  script = rewrite(script, `--metrics-listen-addr=:${metricsContainerPort}`, `--metrics-listen-addr=127.0.0.1:${metricsPort}`);
+  // One pass over every mount path, so a rewritten path is never rewritten again.
+  const mountPattern = new RegExp(`(${Object.keys(folders).sort((a, b) => b.length - a.length).join('|')})(?=[/\\s"]|$)`, 'gm');
+  script = script.replace(mountPattern, (mountPath) => folders[mountPath]);
+  for (const used of ['/repository', '/app/cache', '/app/tls']) expect(script).not.toMatch(new RegExp(`[= ]${used}\\b`));
+  const scriptFile = path.join(work, 'start.sh');
+  fs.writeFileSync(scriptFile, script);
+
+  const { env, references } = literalEnv(container);
+  expect(references.sort()).toEqual(['KOPIA_PASSWORD', 'KOPIA_SERVER_PASSWORD', 'KOPIA_SERVER_USERNAME']);
+  const localEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const mount = Object.keys(folders).find((m) => value.startsWith(`${m}/`));
+    localEnv[name] = mount ? folders[mount] + value.slice(mount.length) : value;
+  }
+  server = new MeteredProcess('/bin/sh', [scriptFile], {
+    name: 'kopia-server',
+    env: {
+      ...localEnv,
+      PATH: `${path.dirname(kopia)}:/usr/bin:/bin`,
+      HOME: work,
+      KOPIA_PASSWORD: password,
+      KOPIA_SERVER_USERNAME: login.user,
+      KOPIA_SERVER_PASSWORD: login.password,
+    },
+  });
+  const target = { portMap: { [httpsPort]: port, [metricsContainerPort]: metricsPort } };
+  await waitForProbe(container, 'startupProbe', target, 180000).catch((e) => {
+    throw new Error(`${e.message}\n${server!.log}`);
+  });
+  const probes = await runAllProbes(container, target);
+  expect(probes.map((p) => [p.kind, p.ok])).toEqual(probes.map((p) => [p.kind, true]));
+  expect(server.log).toMatch(/no repository in .* yet: creating one/);
+  expect(fs.existsSync(path.join(folders['/repository'], 'kopia.repository.f'))).toBe(true);
+
+  // The server really speaks TLS with the given certificate and refuses a wrong login.
+  const base = `https://127.0.0.1:${port}`;
+  const basic = { Authorization: `Basic ${Buffer.from(`${login.user}:${login.password}`).toString('base64')}` };
+  expect((await httpRequest(`${base}/`, { headers: { Authorization: `Basic ${Buffer.from(`${login.user}:wrong`).toString('base64')}` } })).status).toBe(401);
+  // The UI page as a browser gets it: a session cookie and the CSRF token the API calls must echo.
+  const ui = await httpRequest(`${base}/`, { headers: basic });
+  expect(ui.status).toBe(200);
+  const cookie = String(ui.headers['set-cookie']?.[0] ?? '').split(';')[0];
+  const token = /<meta name="kopia-csrf-token" content="([^"]+)"/.exec(ui.body)?.[1];
+  expect([cookie, token]).toEqual([expect.stringMatching(/^Kopia-Session-Cookie=/), expect.any(String)]);
+  const api = (p: string, method = 'GET', body?: unknown) =>
+    httpRequest(`${base}${p}`, {
+      method,
+      headers: { ...basic, Cookie: cookie, 'X-Kopia-Csrf-Token': token!, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: 60000,
+    });
+  const status = JSON.parse((await api('/api/v1/repo/status')).body);
+  expect(status.connected).toBe(true);
+  // Prometheus' scrape target answers on the metrics port.
+  expect((await httpRequest(`http://127.0.0.1:${metricsPort}/metrics`)).body).toMatch(/kopia_/);
+
+  await settle(15000);
+  const idle = server.sample();
+
+  // Load: one snapshot of 64 files (8 MiB) started from the API, then 40 UI/API reads at 4 at once.
+  const data = path.join(work, 'data');
+  fs.mkdirSync(data);
+  for (let i = 0; i < 64; i++) fs.writeFileSync(path.join(data, `file-${i}.bin`), randomBytes(128 * 1024));
+  server.startPeak();
+  const created = await api('/api/v1/sources', 'POST', { path: data, createSnapshot: true, policy: {} });
+  expect(created.status).toBe(200);
+  const deadline = Date.now() + 120000;
+  let source: any;
+  while (Date.now() < deadline) {
+    source = JSON.parse((await api('/api/v1/sources')).body).sources.find((s: any) => s.source.path === data);
+    if (source?.lastSnapshot) break;
+    await settle(500);
+  }
+  expect(source?.lastSnapshot?.stats?.fileCount).toBe(64);
+  const query = `userName=${encodeURIComponent(source.source.userName)}&host=${encodeURIComponent(source.source.host)}&path=${encodeURIComponent(data)}`;
+  const reads = ['/api/v1/repo/status', '/api/v1/sources', `/api/v1/snapshots?${query}`, '/api/v1/policies', '/api/v1/tasks', '/'];
+  const answers = await runBounded(40, 4, (i) => (reads[i % reads.length] === '/' ? httpRequest(`${base}/`, { headers: basic }) : api(reads[i % reads.length])));
+  const load = server.stopPeak();
+  expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+  expect(JSON.parse((await api(`/api/v1/snapshots?${query}`)).body).snapshots).toHaveLength(1);
+
+  recordFootprint({
+    component: 'kopia',
+    container: 'kopia',
+    program: `kopia ${version} (built from the Go module at the catalog's version)`,
+    configuration: 'start.sh from the kopia-scripts ConfigMap and the container env from dist/ (GOMEMLIMIT included); mount paths moved to temporary folders, listen addresses to loopback ports, a throwaway TLS certificate and test Secrets',
+    conditions: {
+      idle: 'amd64; new empty filesystem repository, 15 s after the UI page and one status call',
+      load: 'amd64; one snapshot of 64 files (8 MiB) started through the API, then 40 UI/API reads (status, sources, snapshot list, policies, tasks, UI page) at concurrency 4',
+    },
+    method: server.method,
+    idle,
+    load,
+  });
+
+  // Negative: once the server is gone, the liveness probe fails as the kubelet would see it.
+  await server.stop();
+  expect((await runProbe(container, 'livenessProbe', target)).ok).toBe(false);
+});
