@@ -121,7 +121,8 @@ build_gitea() {
       cd "$src"
       CGO_ENABLED=0 go generate -tags "$tags" ./modules/options ./modules/public ./modules/templates ./modules/migration
       CGO_ENABLED=1 go build -trimpath -tags "$tags" -ldflags "-s -w -X 'main.Version=$version' -X 'main.Tags=$tags'" -o "$root/tools/bin/gitea" .
-      CGO_ENABLED=0 go build -trimpath -o "$root/tools/bin/environment-to-ini" ./contrib/environment-to-ini
+      # Same cgo setting as gitea itself, so it reuses the packages just compiled.
+      CGO_ENABLED=1 go build -trimpath -o "$root/tools/bin/environment-to-ini" ./contrib/environment-to-ini
     )
     rm -rf "$src"
     echo "$version $tags" > tools/bin/.gitea.stamp

@@ -96,6 +96,8 @@ export class MeteredProcess {
     if (layout) {
       this.cgroupDir = path.join(layout.parent, `potato-${options.name}-${process.pid}-${Date.now()}`);
       fs.mkdirSync(this.cgroupDir);
+      // A program started as another user (a database server as its system user) moves itself into the cgroup.
+      if (options.uid !== undefined) fs.chownSync(path.join(this.cgroupDir, 'cgroup.procs'), options.uid, options.gid ?? -1);
       this.method = layout.method;
       // The shell joins the cgroup before exec, so every allocation of the program is charged to it.
       this.child = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.cgroupDir, command, ...args], {
