@@ -55,8 +55,13 @@ export class PostgresServer {
     private readonly name: string,
   ) {}
 
-  /** initdb (with `initdbArgs`) into a new temporary folder; `args` are the server's command-line settings. */
-  static async create(binDir: string, initdbArgs: readonly string[], args: readonly string[], name: string): Promise<PostgresServer> {
+  /**
+   * initdb (with `initdbArgs`) into a new temporary folder; `args` are the container's args: the
+   * image's entrypoint runs the first one (`postgres`) as the server with the rest.
+   */
+  static async create(binDir: string, initdbArgs: readonly string[], containerArgs: readonly string[], name: string): Promise<PostgresServer> {
+    if (containerArgs[0] !== 'postgres') throw new Error(`the container's args should start with 'postgres' (the image's server command), got ${containerArgs[0]}`);
+    const args = containerArgs.slice(1);
     const identity = systemUser('postgres');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `potato-${name}-`));
     fs.chmodSync(dir, 0o755);
