@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
 import { GITEA_HEALTH_PATH } from '../../lib/apps/gitea';
 import { distContainer, literalEnv } from './support/dist';
-import { MeteredProcess, MemorySample, recordFootprint } from './support/footprint';
+import { MeteredProcess, recordFootprint } from './support/footprint';
 import { freePort, httpRequest, runBounded, settle } from './support/load';
 import { PostgresServer, deployedPostgresBinDir } from './support/postgres';
 import { runAllProbes, runProbe, waitForProbe } from './support/probes';
