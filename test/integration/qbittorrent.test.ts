@@ -215,7 +215,7 @@ test('qbittorrent-nox starts with the generated settings, answers its probes, re
       idle: 'amd64; no torrents, 15 s after start and login',
       load:
         'amd64; a 64 MiB single-file torrent (256 KiB pieces) added over the Web API and fully checked from a file not in the page cache, then 100 Web API calls at concurrency 4. ' +
-        `The same load with memory-mapped I/O (what 4.5 falls back to) peaked at working set ${mibText(mmapLoad.workingSet)} MiB, anon ${mibText(mmapLoad.anon)} MiB`,
+        `The same load with memory-mapped I/O (what 4.5 falls back to) peaked at working set ${mibText(mmapLoad.workingSet)} MiB, anon ${mibText(mmapLoad.anon)} MiB, RSS ${mibText(mmapLoad.rss)} MiB (mapped file pages)`,
     },
     method: qbt.method,
     idle,
