@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -7,6 +6,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { resolveConfig } from '../../lib/config';
 import { mariadbTuning, renderMyCnf } from '../../lib/apps/mariadb';
 import { INITDB_ARGS, postgresArgs, postgresSettings } from '../../lib/apps/postgres';
+import { freePort } from './support/load';
 
 /**
  * Starts Debian's MariaDB and PostgreSQL on loopback, once with the settings the data chart
@@ -49,17 +49,6 @@ function serverIdentity(user: string): { uid?: number; gid?: number } {
   } catch {
     throw new Error(`system user '${user}' is missing (the Debian package creates it): ${INSTALL_HINT}`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntil(what: string, check: () => boolean, child: ChildProcess, log: () => string, timeoutMs = 120_000): Promise<void> {
