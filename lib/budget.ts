@@ -93,22 +93,33 @@ export function podUsages(manifests: readonly Manifest[]): PodUsage[] {
   return result;
 }
 
-/** Workloads k3s runs from our values (not in dist/ as pods), counted like our own. */
+/**
+ * Workloads others install that the stack sizes (not in dist/ as pods), counted like our own:
+ * k3s's Traefik from our HelmChartConfig, and Flux's two controllers from the patches in
+ * `<outdir>/gitops/flux-system/`.
+ */
 function externalPods(config: PotatoStackConfig): PodUsage[] {
-  if (!config.components.traefik.enabled) return [];
-  const size = config.components.traefik.containers.traefik;
-  return [
-    {
-      workload: 'kube-system/traefik',
-      component: 'traefik',
-      kind: 'HelmChartConfig',
-      transient: false,
-      memoryRequest: memoryBytes(size.requests.memory) ?? 0,
-      memoryLimit: memoryBytes(size.limits.memory) ?? 0,
-      cpuRequest: cpuMillis(size.requests.cpu) ?? 0,
-      cpuLimit: cpuMillis(size.limits.cpu) ?? 0,
-    },
+  const external: { component: ComponentName; container: string; workload: string; kind: string }[] = [
+    { component: 'traefik', container: 'traefik', workload: 'kube-system/traefik', kind: 'HelmChartConfig' },
+    { component: 'flux', container: 'source-controller', workload: `${config.gitops.flux.namespace}/source-controller`, kind: 'Flux' },
+    { component: 'flux', container: 'kustomize-controller', workload: `${config.gitops.flux.namespace}/kustomize-controller`, kind: 'Flux' },
   ];
+  return external
+    .filter((e) => config.components[e.component].enabled)
+    .map((e) => {
+      const size = config.components[e.component].containers[e.container];
+      if (!size) throw new Error(`components.${e.component}.containers has no size for container '${e.container}'`);
+      return {
+        workload: e.workload,
+        component: e.component,
+        kind: e.kind,
+        transient: false,
+        memoryRequest: memoryBytes(size.requests.memory) ?? 0,
+        memoryLimit: memoryBytes(size.limits.memory) ?? 0,
+        cpuRequest: cpuMillis(size.requests.cpu) ?? 0,
+        cpuLimit: cpuMillis(size.limits.cpu) ?? 0,
+      };
+    });
 }
 
 /** A pod k3s deploys from its own manifests: the scheduler counts its request like ours. */

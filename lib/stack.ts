@@ -10,6 +10,7 @@ import { VpnChart } from '../charts/vpn';
 import { MonitoringChart } from '../charts/monitoring';
 import { BudgetError, BudgetReport, computeBudget } from './budget';
 import { PotatoStackConfig } from './config';
+import { GITOPS_FOLDER, annotateForGitOps, gitopsFiles } from './gitops';
 import { hostFiles } from './host/setup';
 
 /**
@@ -25,6 +26,7 @@ export function buildApp(config: PotatoStackConfig, outdir = 'dist'): App {
   new VpnChart(app, '40-vpn', config);
   new MonitoringChart(app, '50-monitoring', config);
   new ManagementChart(app, '60-management', config);
+  annotateForGitOps(app, config);
   return app;
 }
 
@@ -35,7 +37,8 @@ export function manifestsOf(app: App): any[] {
 
 /**
  * Builds, checks the memory budget, and writes dist/: the manifests at the top level (apply them
- * without --recursive) and the board's own files in dist/host/.
+ * without --recursive), the board's own files in dist/host/ and, with Flux or ArgoCD enabled,
+ * their objects and per-chart kustomizations in dist/gitops/.
  */
 export function synthesize(config: PotatoStackConfig, outdir = 'dist'): BudgetReport {
   const app = buildApp(config, outdir);
@@ -47,6 +50,11 @@ export function synthesize(config: PotatoStackConfig, outdir = 'dist'): BudgetRe
     const target = path.join(outdir, 'host', file);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     fs.writeFileSync(target, content, { mode });
+  }
+  for (const [file, content] of Object.entries(gitopsFiles(config, app))) {
+    const target = path.join(outdir, GITOPS_FOLDER, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, content);
   }
   return budget;
 }

@@ -147,3 +147,37 @@ install_embedded_postgres() {
   (cd "$dir" && node scripts/hydrate-symlinks.js)
 }
 install_embedded_postgres
+
+# kustomize, to build every Kustomization the GitOps output generates (dist/gitops/...). Pinned by
+# the wrapper module tools/kustomize (go.mod `tool` line + go.sum); v5.7.1 is the last release
+# that builds on Go 1.26. Cached by a stamp of go.mod and go.sum.
+build_kustomize() {
+  local root want
+  root="$PWD"
+  want="$(cat tools/kustomize/go.mod tools/kustomize/go.sum | sha256sum | cut -d' ' -f1)"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/kustomize ] || [ "$(cat tools/bin/.kustomize.stamp 2>/dev/null)" != "$want" ]; then
+    echo "building kustomize $(cd tools/kustomize && go list -m -f '{{.Version}}' sigs.k8s.io/kustomize/kustomize/v5) (about a minute cold)"
+    (cd tools/kustomize && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$root/tools/bin/kustomize" sigs.k8s.io/kustomize/kustomize/v5)
+    echo "$want" > tools/bin/.kustomize.stamp
+  fi
+}
+build_kustomize
+
+# sops and age, to encrypt a Secret the way docs/gitops.md tells users to and check that it
+# decrypts (Flux's kustomize-controller decrypts the same format). Pinned by the wrapper module
+# tools/sops (sops with the age release it requires). Cached by a stamp of go.mod and go.sum.
+build_sops() {
+  local root want tool
+  root="$PWD"
+  want="$(cat tools/sops/go.mod tools/sops/go.sum | sha256sum | cut -d' ' -f1)"
+  mkdir -p tools/bin
+  if [ ! -x tools/bin/sops ] || [ ! -x tools/bin/age-keygen ] || [ "$(cat tools/bin/.sops.stamp 2>/dev/null)" != "$want" ]; then
+    echo "building sops $(cd tools/sops && go list -m -f '{{.Version}}' github.com/getsops/sops/v3) and age (a few minutes cold)"
+    for tool in github.com/getsops/sops/v3/cmd/sops filippo.io/age/cmd/age filippo.io/age/cmd/age-keygen; do
+      (cd tools/sops && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$root/tools/bin/$(basename "$tool")" "$tool")
+    done
+    echo "$want" > tools/bin/.sops.stamp
+  fi
+}
+build_sops

@@ -43,7 +43,7 @@ export function enabledWebUis(config: PotatoStackConfig): WebUi[] {
 /** Namespace a component's pods run in. */
 function namespaceOf(ui: WebUi): string {
   const zone = COMPONENTS[ui.component].zone;
-  return zone === 'kube-system' ? 'kube-system' : ZONES[zone].namespace;
+  return zone === 'kube-system' || zone === 'flux-system' ? zone : ZONES[zone].namespace;
 }
 
 /**

@@ -49,7 +49,7 @@ export interface WebBackend {
 /** Namespace of a component's pods. */
 function namespaceOf(component: ComponentName): string {
   const zone = COMPONENTS[component].zone;
-  return zone === 'kube-system' ? 'kube-system' : ZONES[zone].namespace;
+  return zone === 'kube-system' || zone === 'flux-system' ? zone : ZONES[zone].namespace;
 }
 
 /** The web UIs of the enabled components, except nginx-proxy-manager's own admin UI. */

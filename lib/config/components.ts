@@ -10,8 +10,8 @@ import type { ZoneName } from './zones';
  * each app. The budget check (lib/budget.ts) holds the requests to what the node leaves for pods.
  */
 export interface ComponentSpec {
-  /** Namespace zone it runs in (`kube-system` for k3s's own Traefik). */
-  readonly zone: ZoneName | 'kube-system';
+  /** Namespace zone it runs in (`kube-system` for k3s's own Traefik, `flux-system` for Flux). */
+  readonly zone: ZoneName | ExternalNamespace;
   /** One-line description, used in reports and the README. */
   readonly description: string;
   /** On unless the operator (or the profile) turns it off. */
@@ -21,6 +21,9 @@ export interface ComponentSpec {
   /** Default size of each container. */
   readonly containers: Readonly<Record<string, ContainerSize>>;
 }
+
+/** Namespaces of components that others install (k3s, the Flux CLI) and the stack only sizes. */
+export type ExternalNamespace = 'kube-system' | 'flux-system';
 
 /** Requests are whole multiples of this many MiB. */
 export const REQUEST_STEP_MI = 8;
@@ -241,6 +244,17 @@ export const COMPONENTS = {
     containers: {
       'thanos-sidecar': sized('thanos-sidecar', '10m', '500m'),
       'thanos-query': sized('thanos-query', '10m', '500m'),
+    },
+  },
+  flux: {
+    zone: 'flux-system',
+    description: "Flux's source-controller and kustomize-controller (optional; follows gitops.flux.enabled)",
+    enabledByDefault: false,
+    // Without it nothing new is deployed, but the running apps keep running.
+    priority: 'potatostack-apps',
+    containers: {
+      'source-controller': sized('source-controller', '50m', '1'),
+      'kustomize-controller': sized('kustomize-controller', '50m', '1'),
     },
   },
 } as const satisfies Record<string, ComponentSpec>;

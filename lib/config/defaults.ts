@@ -1,5 +1,6 @@
 import { COMPONENTS, COMPONENT_NAMES, ComponentName } from './components';
 import { DEFAULT_IMAGES } from './images';
+import { DEFAULT_GITOPS } from './gitops';
 import { DEFAULT_KOPIA } from './kopia';
 import { DEFAULT_NEXTCLOUD } from './nextcloud';
 import { DEFAULT_MANAGEMENT } from './management';
@@ -68,4 +69,5 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
   vpn: DEFAULT_VPN,
   components: defaultComponents(),
   images: DEFAULT_IMAGES,
+  gitops: DEFAULT_GITOPS,
 };

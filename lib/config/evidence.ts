@@ -142,5 +142,15 @@ export const EVIDENCE: Readonly<Record<string, Evidence>> = {
   'smartctl-exporter': published('smartctl-exporter 0.14', [10, 16], [15, 25], 'L', ['none published; a small Go exporter that runs smartctl per scrape']),
   netdata: published('Netdata v2', [250, 300], [300, 400], 'L', ['ARCHITECTURE.md: 250 MiB and more']),
   'thanos-sidecar': published('Thanos 0.39 sidecar', [30, 60], [60, 120], 'L', ['no published figure found; a Go gRPC proxy in front of the Prometheus TSDB']),
+  'source-controller': published('Flux source-controller 1.x, one GitRepository', [50, 80], [80, 150], 'L', [
+    'fluxcd/kustomize-controller#801 (kubectl top: source-controller 79Mi with 1 GitRepository and 6 HelmRepositories)',
+    "fluxcd/flux2 manifests (request 64Mi, limit 1Gi per controller; the limit also sets the controllers' GOMEMLIMIT)",
+    'peak: a clone and tarball of a small repository; inferred, no published small-repository figure',
+  ]),
+  'kustomize-controller': published('Flux kustomize-controller 1.x, 9 Kustomizations, ~200 objects, SOPS', [40, 80], [100, 250], 'L', [
+    'controlplaneio-fluxcd/flux-operator PR #381 (cluster size small, for edge clusters such as a Raspberry Pi: 512Mi limit)',
+    'fluxcd/kustomize-controller#801 (3.3 GiB with the status poller cache, fixed by DisableStatusPollerCache, default since 1.x)',
+    'no published idle figure for a small cluster found; inferred from the other small controller-runtime managers (helm-controller 64Mi in #801)',
+  ]),
   'thanos-query': published('Thanos 0.39 query', [30, 60], [60, 120], 'L', ['no published figure found; memory grows with query fan-out']),
 };

@@ -19,6 +19,7 @@ export * from './traefik-chart';
 export * from './profiles';
 export * from './priorities';
 export * from './evidence';
+export * from './gitops';
 export { DEFAULT_CONFIG } from './defaults';
 export { ConfigError } from './validate';
 
@@ -60,7 +61,7 @@ export function resolveConfig(overrides: PotatoStackOverrides = {}): PotatoStack
   if (!(profile in PROFILES)) {
     throw new ConfigError([`profile: ${describe(profile)} is not allowed; expected one of: ${PROFILE_NAMES.join(', ')}`]);
   }
-  const withMode = applyIngressMode(applyProfile(overrides, profile));
+  const withMode = applyGitOps(applyIngressMode(applyProfile(overrides, profile)));
   const merged = merge(DEFAULT_CONFIG, withMode, '', problems) as PotatoStackConfig;
   if (problems.length === 0) problems.push(...validateConfig(merged));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -85,6 +86,15 @@ function applyIngressMode(overrides: PotatoStackOverrides): PotatoStackOverrides
     const current = (components[component] ?? {}) as Record<string, unknown>;
     if (current.enabled === undefined) components[component] = { ...current, enabled: mode === ingressMode };
   }
+  return { ...overrides, components } as PotatoStackOverrides;
+}
+
+/** The Flux component (its two controllers in the budget) follows `gitops.flux.enabled` unless set explicitly. */
+function applyGitOps(overrides: PotatoStackOverrides): PotatoStackOverrides {
+  const enabled = overrides.gitops?.flux?.enabled ?? DEFAULT_CONFIG.gitops.flux.enabled;
+  const components: Record<string, unknown> = { ...(overrides.components ?? {}) };
+  const current = (components.flux ?? {}) as Record<string, unknown>;
+  if (current.enabled === undefined) components.flux = { ...current, enabled };
   return { ...overrides, components } as PotatoStackOverrides;
 }
 

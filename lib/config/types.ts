@@ -1,4 +1,5 @@
 import type { ComponentName } from './components';
+import type { GitOpsConfig } from './gitops';
 import type { ImageName } from './images';
 import type { KopiaConfig } from './kopia';
 import type { NextcloudConfig } from './nextcloud';
@@ -198,6 +199,8 @@ export interface PotatoStackConfig {
   readonly components: Readonly<Record<ComponentName, ComponentConfig>>;
   /** Exact image of every container: `repository:tag` (never `latest`). */
   readonly images: Readonly<Record<ImageName, string>>;
+  /** How the output reaches the cluster from Git: the repository, Flux on the board, or an ArgoCD elsewhere (docs/gitops.md). */
+  readonly gitops: GitOpsConfig;
 }
 
 /** Any part of the config may be overridden; everything else keeps its default. */

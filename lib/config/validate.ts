@@ -1,5 +1,6 @@
 import { isIpv4Cidr } from './cidr';
 import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
+import { checkGitOps } from './gitops';
 import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
 import { checkKopia } from './kopia';
 import { checkNextcloud } from './nextcloud';
@@ -112,6 +113,9 @@ function checkComponents(config: PotatoStackConfig, report: Report): void {
       report(`components.${dependency}.enabled`, false, `true while components.${dependent}.enabled is true (${dependent} needs ${dependency})`);
     }
   }
+  if (config.components.flux.enabled !== config.gitops.flux.enabled) {
+    report('components.flux.enabled', config.components.flux.enabled, `${config.gitops.flux.enabled} (it follows gitops.flux.enabled; change that instead)`);
+  }
   for (const [mode, component] of Object.entries(INGRESS_COMPONENTS)) {
     const expected = config.ingress.mode === mode;
     if (config.components[component].enabled !== expected) {
@@ -212,5 +216,6 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   checkKopia(config.kopia, report);
   checkNextcloud(config.nextcloud, report);
   checkPostgres(config, report);
+  checkGitOps(config.gitops, report);
   return problems;
 }

@@ -1,0 +1,48 @@
+import { ApiObject, App } from 'cdk8s';
+import type { PotatoStackConfig } from '../config';
+
+/** A chart of the output as GitOps tools see it: its file in the output folder and its place in the order. */
+export interface ChartFile {
+  /** cdk8s chart id, also the file name without `.yaml` (`00-platform`). */
+  readonly id: string;
+  /** The chart's name without the order prefix (`platform`). */
+  readonly name: string;
+  /** Position in apply order, from 0. */
+  readonly wave: number;
+}
+
+/** The charts of a built app in apply order (the number prefix of each id). */
+export function chartFiles(app: App): ChartFile[] {
+  return app.charts.map((chart, wave) => ({ id: chart.node.id, name: chart.node.id.replace(/^[0-9]+-/, ''), wave }));
+}
+
+/** Kinds that hold data or everything else: a GitOps prune must never delete them. */
+export const PRUNE_PROTECTED_KINDS = ['Namespace', 'PersistentVolume', 'PersistentVolumeClaim'] as const;
+
+/**
+ * Annotations that keep an object when it disappears from the output: Flux's kustomize-controller
+ * skips it when pruning, ArgoCD neither prunes it nor deletes it with the Application.
+ */
+export const KEEP_ON_PRUNE: Readonly<Record<string, string>> = {
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+};
+
+/** ArgoCD's ordering annotation: lower waves are applied and healthy before higher ones start. */
+export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
+
+/**
+ * Stamps the GitOps annotations on the built objects: prune protection on namespaces, volumes and
+ * claims (always: it costs nothing and protects data whichever tool applies the output), and with
+ * ArgoCD enabled a sync wave per chart in apply order.
+ */
+export function annotateForGitOps(app: App, config: PotatoStackConfig): void {
+  app.charts.forEach((chart, wave) => {
+    for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
+      if ((PRUNE_PROTECTED_KINDS as readonly string[]).includes(object.kind)) {
+        for (const [key, value] of Object.entries(KEEP_ON_PRUNE)) object.metadata.addAnnotation(key, value);
+      }
+      if (config.gitops.argocd.enabled) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
+    }
+  });
+}
