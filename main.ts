@@ -1,11 +1,7 @@
-import { resolveConfig } from './lib/config';
-import { synthesize } from './lib/stack';
+import { defaultEnvironments, runSynth } from './index';
 import { overrides } from './stack.config';
 
-try {
-  synthesize(resolveConfig(overrides), process.env.CDK8S_OUTDIR ?? 'dist');
-} catch (error) {
-  // Config and budget errors are meant for the operator: print the message, not a stack trace.
-  console.error((error as Error).message);
-  process.exit(1);
-}
+/** The board (dist/) and the laptop staging cluster (staging/), from the same overrides. */
+export const environments = () => defaultEnvironments(overrides);
+
+if (require.main === module) runSynth(__dirname, environments);
