@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the integration suite starts for real, from the package registries:
 # Debian packages (MariaDB, PostgreSQL, promtool, amtool) and Go tools (kube-apiserver,
-# NetworkPolicy analyzer, promtool, amtool, kopia, Helm). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
+# NetworkPolicy analyzer, promtool, amtool, kopia, Helm, kustomize, sops and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -161,7 +161,7 @@ describe('the real apiserver accepts the Flux and ArgoCD objects', () => {
       expect(created.status).toBe(201);
       const run = spawnSync(
         kubectl,
-        ['--kubeconfig', server.kubeconfig, '-n', patch.metadata.namespace, 'patch', 'deployment', patch.metadata.name, '--type', 'strategic', '--patch-file', path.join(GITOPS, 'flux-system', file), '--dry-run=server', '-o', 'json'],
+        ['--kubeconfig', server.kubeconfig, '-n', String(patch.metadata.namespace), 'patch', 'deployment', patch.metadata.name, '--type', 'strategic', '--patch-file', path.join(GITOPS, 'flux-system', file), '--dry-run=server', '-o', 'json'],
         { encoding: 'utf8' },
       );
       expect([file, run.status, run.stderr]).toEqual([file, 0, '']);
