@@ -53,7 +53,7 @@ export function defaultEnvironments(overrides: PotatoStackOverrides = {}): Envir
 /** Writes every environment's output below the repository root; returns each budget. */
 export function synthesizeEnvironments(root: string, environments: readonly Environment[]): Record<string, BudgetReport> {
   const reports: Record<string, BudgetReport> = {};
-  for (const env of environments) reports[env.name] = synthesize(env.config, path.join(root, env.outdir));
+  for (const env of environments) reports[env.name] = synthesize(env.config, path.resolve(root, env.outdir));
   return reports;
 }
 
@@ -114,7 +114,7 @@ export function checkEnvironments(root: string, environments: readonly Environme
     const fresh = fs.mkdtempSync(path.join(os.tmpdir(), `potatostack-${env.name}-`));
     try {
       reports[env.name] = synthesize(env.config, fresh);
-      const stale = staleFiles(fresh, path.join(root, env.outdir));
+      const stale = staleFiles(fresh, path.resolve(root, env.outdir));
       if (stale.length > 0) problems.push(`${env.name}: ${env.outdir}/ is stale (run npm run synth and commit it): ${stale.join(', ')}`);
     } catch (error) {
       problems.push(`${env.name}: ${(error as Error).message}`);
