@@ -4,7 +4,6 @@ import { computeBudget } from '../lib/budget';
 import { PotatoStackOverrides, resolveConfig } from '../lib/config';
 import {
   FLUX_CONTROLLERS,
-  KEEP_ON_PRUNE,
   PRUNE_PROTECTED_KINDS,
   SYNC_WAVE_ANNOTATION,
   argoCdObjects,
@@ -14,6 +13,7 @@ import {
   gitopsFiles,
 } from '../lib/gitops';
 import { buildApp, manifestsOf } from '../lib/stack';
+import { GITOPS_KEEP_ANNOTATIONS as KEEP_ON_PRUNE } from '../lib/constructs/labels';
 import { FULL_PROFILE, synthFull } from './helpers';
 
 const URL = 'https://git.example.org/me/potato.git';

@@ -21,3 +21,14 @@ export function versionOf(image: string): string {
   const tag = image.replace(/@sha256:.*$/, '').split(':').pop() ?? '';
   return tag.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63);
 }
+
+/**
+ * Annotations that stop GitOps tools from pruning or deleting an object that holds data: Flux's
+ * kustomize-controller skips it when pruning, and Argo CD neither prunes it nor deletes it with
+ * its Application. Dropping a volume or namespace from dist/ (or deleting the Application) then
+ * leaves it in the cluster; removing it stays a deliberate `kubectl delete`.
+ */
+export const GITOPS_KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+};

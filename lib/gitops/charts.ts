@@ -1,5 +1,6 @@
 import { ApiObject, App } from 'cdk8s';
 import type { PotatoStackConfig } from '../config';
+import { GITOPS_KEEP_ANNOTATIONS } from '../constructs/labels';
 
 /** A chart of the output as GitOps tools see it: its file in the output folder and its place in the order. */
 export interface ChartFile {
@@ -19,14 +20,6 @@ export function chartFiles(app: App): ChartFile[] {
 /** Kinds that hold data or everything else: a GitOps prune must never delete them. */
 export const PRUNE_PROTECTED_KINDS = ['Namespace', 'PersistentVolume', 'PersistentVolumeClaim'] as const;
 
-/**
- * Annotations that keep an object when it disappears from the output: Flux's kustomize-controller
- * skips it when pruning, ArgoCD neither prunes it nor deletes it with the Application.
- */
-export const KEEP_ON_PRUNE: Readonly<Record<string, string>> = {
-  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
-  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
-};
 
 /** ArgoCD's ordering annotation: lower waves are applied and healthy before higher ones start. */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
@@ -40,7 +33,7 @@ export function annotateForGitOps(app: App, config: PotatoStackConfig): void {
   app.charts.forEach((chart, wave) => {
     for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
       if ((PRUNE_PROTECTED_KINDS as readonly string[]).includes(object.kind)) {
-        for (const [key, value] of Object.entries(KEEP_ON_PRUNE)) object.metadata.addAnnotation(key, value);
+        for (const [key, value] of Object.entries(GITOPS_KEEP_ANNOTATIONS)) object.metadata.addAnnotation(key, value);
       }
       if (config.gitops.argocd.enabled) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
     }
