@@ -14,7 +14,7 @@ import { resolveConfig } from '../../lib/config';
 import { synthesizeEnvironments } from '../../lib/environments';
 import { RunningApiServer, startApiServer } from './support/apiserver';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
-import { requireTool, sharedDir } from './support/tools';
+import { ROOT, requireTool, sharedDir } from './support/tools';
 
 // A user repository in a temporary folder: every chart on (full profile, a board big enough for
 // it), Flux and an ArgoCD elsewhere, the output in dist/ as the environment writes it.
@@ -98,10 +98,14 @@ describe('the real apiserver accepts the Flux and ArgoCD objects', () => {
   beforeAll(async () => {
     server = await startApiServer();
     kube = await Kube.connect(server.kubeconfig);
+    // Flux's and ArgoCD's CRDs, and Traefik's and k3s's for the staging output.
     const dir = path.join(sharedDir(), 'crds');
     const files = ['source.toolkit.fluxcd.io_gitrepositories.yaml', 'kustomize.toolkit.fluxcd.io_kustomizations.yaml', 'argoproj.io_applications.yaml', 'argoproj.io_appprojects.yaml'];
     for (const file of files) {
       if (!fs.existsSync(path.join(dir, file))) throw new Error(`${path.join(dir, file)} is missing (set POTATO_SHARED_DIR to the folder holding crds/)`);
+    }
+    const crdFiles = fs.readdirSync(dir).filter((f) => /^(source\.toolkit|kustomize\.toolkit|argoproj|traefik|helm\.cattle)\..*\.yaml$/.test(f) || files.includes(f));
+    for (const file of crdFiles) {
       for (const crd of readObjects(path.join(dir, file)).filter((o) => o.kind === 'CustomResourceDefinition')) await kube.installCrd(crd);
     }
     for (const name of [config.gitops.flux.namespace, config.gitops.argocd.namespace]) {
@@ -170,5 +174,25 @@ describe('the real apiserver accepts the Flux and ArgoCD objects', () => {
       expect(patched.spec.template.spec.containers.map((c: any) => [c.name, c.resources])).toEqual([['manager', config.components.flux.containers[sizedAs]]]);
       expect(patched.spec.template.spec.priorityClassName).toBe('potatostack-apps');
     }
+  });
+
+  // The laptop's cluster is another cluster: this server holds no dist/ objects, so staging/ is
+  // applied for real on an empty cluster, as `kubectl apply -f staging/` would on the laptop.
+  test('the staging output applies for real on an empty cluster, and its pods pass Pod Security', async () => {
+    const kubectl = requireTool('kubectl', 'KUBECTL', ['/usr/lib/google-cloud-sdk/bin/kubectl.1.33']);
+    const staging = path.join(ROOT, 'staging');
+    const run = spawnSync(kubectl, ['--kubeconfig', server.kubeconfig, 'apply', '--server-side', '--field-manager=potatostack', '-f', staging], { encoding: 'utf8' });
+    expect([run.status, run.stderr.split('\n').filter((l) => /error/i.test(l))]).toEqual([0, []]);
+    const objects = loadManifests(staging).map((m) => m.object);
+    expect(run.stdout.split('\n').filter((l) => /serverside-applied/.test(l)).length).toBe(objects.length);
+    const failures: string[] = [];
+    for (const workload of objects.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Job'].includes(o.kind))) {
+      const template = workload.kind === 'CronJob' ? workload.spec.jobTemplate.spec.template : workload.spec.template;
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${workload.metadata.name}-check`, namespace: workload.metadata.namespace }, spec: template.spec };
+      const result = await kube.dryRunCreate(pod);
+      if (result.status !== 201) failures.push(`${workload.metadata.name}: ${rejection(result)}`);
+    }
+    console.log(`staging/: ${objects.length} objects applied, ${failures.length} pod templates rejected`);
+    expect(failures).toEqual([]);
   });
 });
