@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the integration suite starts for real, from the package registries:
-# Debian packages (MariaDB, PostgreSQL, promtool, amtool) and Go tools (kube-apiserver,
-# NetworkPolicy analyzer, promtool, amtool, kopia, Helm, kustomize, sops and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
+# Debian packages (MariaDB, PostgreSQL, promtool, amtool) and Go tools (the control plane:
+# kube-apiserver, controller-manager and scheduler in one binary; kwok; NetworkPolicy analyzer,
+# promtool, amtool, kopia, Helm, kustomize, sops and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "Go is required to build the kube-apiserver and the NetworkPolicy analyzer: install Go >= 1.24 (https://go.dev/dl) and re-run" >&2
+  echo "Go is required to build the control plane, kwok and the NetworkPolicy analyzer: install Go >= 1.26 (https://go.dev/dl) and re-run" >&2
   exit 1
 fi
 tools/build.sh

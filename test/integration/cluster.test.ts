@@ -1,6 +1,6 @@
 /**
- * dist/ against a real kube-apiserver (tools/bin/kube-apiserver: embedded etcd + the real
- * apiserver with RBAC and Pod Security admission). Every object is server-side applied with
+ * dist/ against a real kube-apiserver (tools/bin/control-plane without controllers: embedded
+ * etcd + the real apiserver with RBAC and Pod Security admission). Every object is server-side applied with
  * dryRun=All and strict field validation; every workload's pod template is also submitted
  * as a Pod, because Pod Security rejects only Pods; then kubectl's own dry run proves the
  * user's path. The proof cases show that each judge rejects what it must.
@@ -9,17 +9,17 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { parseAllDocuments } from 'yaml';
 import { resolveConfig } from '../../lib/config';
 import { synthesize } from '../../lib/stack';
-import { RunningApiServer, startApiServer } from './support/apiserver';
+import { RunningControlPlane, startControlPlane } from './support/control-plane';
+import { installCrds } from './support/crds';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
-import { ROOT, requireTool, sharedDir } from './support/tools';
+import { ROOT, requireTool } from './support/tools';
 
 const DIST = path.join(ROOT, 'dist');
 const WORKLOAD_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Job'];
 
-let server: RunningApiServer;
+let server: RunningControlPlane;
 let kube: Kube;
 const manifests = loadManifests(DIST);
 const objects = manifests.map((m) => m.object);
@@ -29,28 +29,6 @@ const objects = manifests.map((m) => m.object);
 const npmDir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-npm-mode-'));
 synthesize(resolveConfig({ profile: 'full', node: { memTotal: '3800Mi' }, ingress: { mode: 'nginx-proxy-manager' } }), npmDir);
 const npmObjects = loadManifests(npmDir).map((m) => m.object);
-
-/** The CRDs (from shared/crds) that define the custom kinds dist/ uses. */
-function requiredCrds(): KubeObject[] {
-  const dir = path.join(sharedDir(), 'crds');
-  if (!fs.existsSync(dir)) {
-    throw new Error(`CRD directory ${dir} is missing: dist/ uses Traefik and k3s Helm kinds whose CRDs come from shared/crds (set POTATO_SHARED_DIR to its location)`);
-  }
-  const crds = fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject))
-    .filter((o) => o?.kind === 'CustomResourceDefinition');
-  // Built-in groups are the core group, dot-less groups (apps, batch, policy) and *.k8s.io.
-  const isCustom = (group: string) => group.includes('.') && !group.endsWith('.k8s.io');
-  const needed = new Set(
-    objects.filter((o) => o.apiVersion.includes('/') && isCustom(o.apiVersion.split('/')[0])).map((o) => `${o.apiVersion.split('/')[0]}/${o.kind}`),
-  );
-  const chosen = crds.filter((crd) => needed.has(`${crd.spec.group}/${crd.spec.names.kind}`));
-  const missing = [...needed].filter((k) => !chosen.some((crd) => `${crd.spec.group}/${crd.spec.names.kind}` === k));
-  if (missing.length > 0) throw new Error(`no CRD in ${dir} defines ${missing.join(', ')}`);
-  return chosen;
-}
 
 /** The pod a workload would create, as a Pod in the workload's namespace. */
 function podFromTemplate(workload: KubeObject): KubeObject {
@@ -71,10 +49,10 @@ async function check(object: KubeObject, asPod = false): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  server = await startApiServer();
+  server = await startControlPlane();
   kube = await Kube.connect(server.kubeconfig);
-  for (const crd of requiredCrds()) await kube.installCrd(crd);
-  console.log(`kube-apiserver ready in ${server.startupMs} ms at ${server.url}`);
+  await installCrds(kube, objects);
+  console.log(`control plane (kube-apiserver only) ready in ${server.startupMs} ms at ${server.url}`);
 });
 
 afterAll(async () => {

@@ -52,9 +52,16 @@ export class Kube {
     private readonly objects: { resourceOf(apiVersion: string, kind: string): Promise<ClientNode.V1APIResource | undefined> },
   ) {}
 
-  async request(method: string, urlPath: string, body?: unknown, contentType = 'application/json'): Promise<ApiResult> {
+  /** One API request; `headers` adds to the defaults (e.g. `Impersonate-User`). */
+  async request(method: string, urlPath: string, body?: unknown, contentType = 'application/json', headers: Record<string, string | string[]> = {}): Promise<ApiResult> {
     const server = new URL(this.config.getCurrentCluster()!.server);
-    const options: https.RequestOptions = { method, hostname: server.hostname, port: server.port, path: urlPath, headers: { Accept: 'application/json', 'Content-Type': contentType } };
+    const options: https.RequestOptions = {
+      method,
+      hostname: server.hostname,
+      port: server.port,
+      path: urlPath,
+      headers: { Accept: 'application/json', 'Content-Type': contentType, ...headers },
+    };
     await this.config.applyToHTTPSOptions(options);
     return new Promise((resolve, reject) => {
       const req = https.request(options, (res) => {
