@@ -55,6 +55,11 @@ function applyDir(dir: string): number {
   return run.stdout.split('\n').filter((l) => /serverside-applied/.test(l)).length;
 }
 
+/** kubectl's stderr without the Pod Security warnings a namespace's `warn` level asks for. */
+function errorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('Warning: would violate PodSecurity'));
+}
+
 /** Everything running on the board: workloads available, claims bound, no pod Pending. */
 async function stackNotReady(stack: readonly KubeObject[]): Promise<string[]> {
   return [...(await unreadyWorkloads(kube, stack)), ...(await unboundClaims(kube, stack)), ...(await pendingPods(kube))];
@@ -65,7 +70,7 @@ async function requestedOnNode(): Promise<{ pod: string; memory: number }[]> {
   const usages: { pod: string; memory: number }[] = [];
   for (const pod of await list(kube, `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node.name}`)}`)) {
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-    const [usage] = podUsages([pod]);
+    const [usage] = podUsages([{ ...pod, kind: 'Pod' }]); // list items carry no kind
     usages.push({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, memory: usage.memoryRequest });
   }
   return usages;
@@ -207,7 +212,7 @@ describe('dist/ on the simulated board', () => {
       const namespace = cronJob.metadata.namespace!;
       const job = `${name}-manual`;
       const run = kubectl(plane.kubeconfig, ['create', 'job', '-n', namespace, `--from=cronjob/${name}`, job]);
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect({ status: run.status, errors: errorLines(run.stderr) }).toEqual({ status: 0, errors: [] });
       const ms = await waitUntil(`Job ${namespace}/${job}`, async () => {
         const pods = await list(kube, `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(`job-name=${job}`)}`);
         const scheduled = pods.filter((p) => p.spec.nodeName === node.name && (p.status.conditions ?? []).some((c: any) => c.type === 'PodScheduled' && c.status === 'True'));
@@ -305,27 +310,32 @@ async function allowed(ns: string, name: string, grant: Grant, namespace = ''): 
   return review.body.status.allowed === true;
 }
 
+const accounts = () => objects.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+const namespaces = () => ['default', 'kube-system', ...objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)];
+
+/** Grants an account has beyond what every ServiceAccount gets and that it does not need, and needed grants it lacks, per namespace. */
+async function grantDifferences(account: string): Promise<string[]> {
+  const [ns, name] = account.split('/');
+  const differences: string[] = [];
+  for (const namespace of namespaces()) {
+    // An account nothing is bound to shows what every ServiceAccount of that namespace gets.
+    const baseline = await grantsIn(ns, 'no-binding-at-all', namespace);
+    const has = [...(await grantsIn(ns, name, namespace))].filter((g) => !baseline.has(g));
+    for (const g of has.filter((g) => !NEEDS[account].grants.includes(g)).sort()) differences.push(`in ${namespace}: may also ${g}`);
+    for (const g of NEEDS[account].grants.filter((g) => !has.includes(g))) differences.push(`in ${namespace}: may not ${g}`);
+  }
+  return differences;
+}
+
 describe('each ServiceAccount is allowed exactly what it needs', () => {
-  const accounts = () => objects.filter((o) => o.kind === 'ServiceAccount').map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
-  const namespaces = () => ['default', 'kube-system', ...objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)];
 
   test('the stack has a need listed for every ServiceAccount it creates, and no other', () => {
     expect(accounts().sort()).toEqual(Object.keys(NEEDS).sort());
   });
 
   test('what each one may do, in every namespace, is its needs plus what every ServiceAccount gets', async () => {
-    const report: string[] = [];
-    for (const account of accounts()) {
-      const [ns, name] = account.split('/');
-      for (const namespace of namespaces()) {
-        // An account nothing is bound to shows what every ServiceAccount of that namespace gets.
-        const baseline = await grantsIn(ns, 'no-binding-at-all', namespace);
-        const extra = [...(await grantsIn(ns, name, namespace))].filter((g) => !baseline.has(g)).sort();
-        expect({ account, namespace, grants: extra }).toEqual({ account, namespace, grants: [...NEEDS[account].grants].sort() });
-      }
-      report.push(`${account}: ${NEEDS[account].grants.length} grants`);
-    }
-    console.log(`RBAC per ServiceAccount (rules reviews in ${namespaces().length} namespaces): ${report.join('; ')}`);
+    for (const account of accounts()) expect({ account, differences: await grantDifferences(account) }).toEqual({ account, differences: [] });
+    console.log(`RBAC per ServiceAccount (rules reviews in ${namespaces().length} namespaces): ${accounts().map((a) => `${a}: ${NEEDS[a].grants.length} grants`).join('; ')}`);
   });
 
   test('each grant it needs is allowed cluster-wide, by a SubjectAccessReview', async () => {
@@ -361,22 +371,73 @@ describe('each ServiceAccount is allowed exactly what it needs', () => {
 });
 
 describe('the checks fail visibly', () => {
-  test('a Service whose selector matches no pod is reported', async () => {
-    const original = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'dozzle')!;
-    const typo: KubeObject = JSON.parse(JSON.stringify(original));
+  /** Runs `check` while a copy of dozzle's Service with a typo in its selector exists. */
+  async function withTypoService(check: (typo: KubeObject) => Promise<void>): Promise<void> {
+    const typo: KubeObject = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'Service' && o.metadata.name === 'dozzle')!));
     typo.metadata.name = 'dozzle-typo';
     typo.spec.selector['app.kubernetes.io/instance'] = 'dozle';
-    const created = await kube.create(typo);
-    expect(created.status).toBe(201);
+    expect((await kube.create(typo)).status).toBe(201);
     try {
-      const problems = await serviceEndpointProblems(kube, [typo], objects);
-      console.log(`reported:\n  ${problems.join('\n  ')}`);
-      expect(problems).toEqual([
-        `Service management/dozzle-typo (selector {"app.kubernetes.io/instance":"dozle","app.kubernetes.io/name":"dozzle"}): selects the pod templates of no workload`,
-        `Service management/dozzle-typo (selector {"app.kubernetes.io/instance":"dozle","app.kubernetes.io/name":"dozzle"}): no ready endpoints: the selector matches no ready pod`,
-      ]);
+      await check(typo);
     } finally {
       await kube.request('DELETE', '/api/v1/namespaces/management/services/dozzle-typo');
+    }
+  }
+
+  test('a Service whose selector matches no pod is reported', () =>
+    withTypoService(async (typo) => {
+      const problems = await serviceEndpointProblems(kube, [typo], objects);
+      console.log(`reported:\n  ${problems.join('\n  ')}`);
+      const where = 'Service management/dozzle-typo (selector {"app.kubernetes.io/instance":"dozle","app.kubernetes.io/name":"dozzle"})';
+      expect(problems).toEqual([`${where}: selects the pod templates of no workload`, `${where}: no ready endpoints: the selector matches no ready pod`]);
+    }));
+
+  test('an Ingress backend without endpoints, on a port the Service lacks, or to no Service is reported', () =>
+    withTypoService(async () => {
+      const from = 'Ingress management/broken';
+      const problems = await backendProblems(kube, [
+        { from, namespace: 'management', service: 'dozzle-typo', port: 'http' },
+        { from, namespace: 'management', service: 'dozzle', port: 'https' },
+        { from, namespace: 'management', service: 'dozzel', port: 'http' },
+        { from, namespace: 'management', service: 'dozzle', port: 'http' },
+      ]);
+      expect(problems).toEqual([
+        `${from} -> Service management/dozzle-typo:http: no ready endpoint on that port`,
+        `${from} -> Service management/dozzle:https: the Service has no such port`,
+        `${from} -> Service management/dozzel:http: no such Service`,
+      ]);
+    }));
+
+  test('a claim naming a PV that does not exist stays Pending and is reported', async () => {
+    const claim: KubeObject = JSON.parse(JSON.stringify(objects.find((o) => o.kind === 'PersistentVolumeClaim')!));
+    claim.metadata.name = 'orphan-claim';
+    claim.spec.volumeName = 'no-such-volume';
+    expect((await kube.create(claim)).status).toBe(201);
+    try {
+      expect(await unboundClaims(kube, [claim])).toEqual([`PersistentVolumeClaim ${claim.metadata.namespace}/orphan-claim: Pending, volume 'no-such-volume' (wants PV 'no-such-volume')`]);
+    } finally {
+      await kube.request('DELETE', `/api/v1/namespaces/${claim.metadata.namespace}/persistentvolumeclaims/orphan-claim`);
+    }
+  });
+
+  test('a ServiceAccount bound to more than it needs is reported (Dozzle given Secrets)', async () => {
+    const role: KubeObject = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'read-secrets' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } as KubeObject;
+    const binding: KubeObject = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'dozzle-read-secrets' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'read-secrets' },
+      subjects: [{ kind: 'ServiceAccount', name: 'dozzle', namespace: 'management' }],
+    } as KubeObject;
+    expect((await kube.create(role)).status).toBe(201);
+    expect((await kube.create(binding)).status).toBe(201);
+    try {
+      const differences = await grantDifferences('management/dozzle');
+      expect(differences).toEqual(namespaces().map((ns) => `in ${ns}: may also get core/secrets`));
+      expect(await allowed('management', 'dozzle', 'get core/secrets', 'apps')).toBe(true);
+    } finally {
+      await kube.request('DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/dozzle-read-secrets');
+      await kube.request('DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterroles/read-secrets');
     }
   });
 
@@ -404,28 +465,30 @@ describe('the checks fail visibly', () => {
 
     const over = sized(Mi);
     expect(over.report.steadyRequests - over.report.available).toBe(Mi); // the budget refuses it by 1 MiB
-    applyDir(over.dir);
-    await waitUntil('the oversized nextcloud pod is refused by the scheduler', async () => {
-      const live = await get(kube, deployment);
-      const pods = await nextcloudPods();
-      const refused = pods.filter((p) =>
-        (p.status.conditions ?? []).some((c: any) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable' && /Insufficient memory/.test(c.message)),
-      );
-      return live.status.observedGeneration >= live.metadata.generation && refused.length === 1 && pods.length === 1 ? [] : [`nextcloud pods: ${pods.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`];
-    });
-    const [pending] = await pendingPods(kube);
-    console.log(`over by 1 MiB: ${pending}`);
-    expect(pending).toMatch(/^Pod apps\/nextcloud-[a-z0-9-]+ Pending: 0\/1 nodes are available: 1 Insufficient memory/);
+    try {
+      applyDir(over.dir);
+      await waitUntil('the oversized nextcloud pod is refused by the scheduler', async () => {
+        const live = await get(kube, deployment);
+        const pods = await nextcloudPods();
+        const refused = pods.filter((p) =>
+          (p.status.conditions ?? []).some((c: any) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable' && /Insufficient memory/.test(c.message)),
+        );
+        return live.status.observedGeneration >= live.metadata.generation && refused.length === 1 && pods.length === 1 ? [] : [`nextcloud pods: ${pods.map((p) => `${p.metadata.name} ${p.status.phase}`).join(', ')}`];
+      });
+      const [pending] = await pendingPods(kube);
+      console.log(`over by 1 MiB: ${pending}`);
+      expect(pending).toMatch(/^Pod apps\/nextcloud-[a-z0-9-]+ Pending: 0\/1 nodes are available: 1 Insufficient memory/);
 
-    const exact = sized(0);
-    expect(exact.report.steadyRequests).toBe(exact.report.available);
-    applyDir(exact.dir);
-    await waitUntil('nextcloud at exactly the free memory runs', () => stackNotReady(objects));
-    expect((await requestedOnNode()).reduce((s, p) => s + p.memory, 0)).toBe(Number(node.allocatable.memory));
-    console.log(`at exactly the free ${toMi(free)}Mi: scheduled, node allocatable fully requested`);
-
-    applyDir(DIST);
-    await waitUntil('the stack back to dist/', () => stackNotReady(objects));
+      const exact = sized(0);
+      expect(exact.report.steadyRequests).toBe(exact.report.available);
+      applyDir(exact.dir);
+      await waitUntil('nextcloud at exactly the free memory runs', () => stackNotReady(objects));
+      expect((await requestedOnNode()).reduce((s, p) => s + p.memory, 0)).toBe(Number(node.allocatable.memory));
+      console.log(`at exactly the free ${toMi(free)}Mi: scheduled, node allocatable fully requested`);
+    } finally {
+      applyDir(DIST);
+      await waitUntil('the stack back to dist/', () => stackNotReady(objects));
+    }
   });
 
   test("a PV pinned to another node leaves its claimant unschedulable (storage.nodeName not the board's name)", async () => {
@@ -444,20 +507,22 @@ describe('the checks fail visibly', () => {
       if (run.status !== 0) throw new Error(run.stderr);
     };
     remove();
-    const run = kubectl(plane.kubeconfig, ['apply', '--server-side', '--field-manager=potatostack', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: moved }));
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-    await waitUntil('the claimant of the misplaced PV is refused', async () => {
-      const pending = (await pendingPods(kube)).filter((p) => p.startsWith(`Pod management/${app}-`));
-      return pending.length === 1 && /volume node affinity conflict/.test(pending[0]) ? [] : [`pending: ${JSON.stringify(pending)}`];
-    });
-    const [pending] = (await pendingPods(kube)).filter((p) => p.startsWith(`Pod management/${app}-`));
-    console.log(`PV pinned to 'another-board': ${pending}`);
-    expect(await unboundClaims(kube, objects)).toEqual([]); // bound all the same: binding is Immediate, scheduling is what fails
-    expect(await unreadyWorkloads(kube, objects)).toEqual([`Deployment management/${app}: 0/1 available, 1 updated, 1 in total`]);
-
-    remove();
-    applyDir(DIST);
-    await waitUntil('the stack back to dist/', () => stackNotReady(objects));
+    try {
+      const run = kubectl(plane.kubeconfig, ['apply', '--server-side', '--field-manager=potatostack', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: moved }));
+      expect({ status: run.status, errors: errorLines(run.stderr) }).toEqual({ status: 0, errors: [] });
+      await waitUntil('the claimant of the misplaced PV is refused', async () => {
+        const pending = (await pendingPods(kube)).filter((p) => p.startsWith(`Pod management/${app}-`));
+        return pending.length === 1 && /didn't match PersistentVolume's node affinity/.test(pending[0]) ? [] : [`pending: ${JSON.stringify(pending)}`];
+      });
+      const [pending] = (await pendingPods(kube)).filter((p) => p.startsWith(`Pod management/${app}-`));
+      console.log(`PV pinned to 'another-board': ${pending}`);
+      expect(await unboundClaims(kube, objects)).toEqual([]); // bound all the same: binding is Immediate, scheduling is what fails
+      expect(await unreadyWorkloads(kube, objects)).toEqual([`Deployment management/${app}: 0/1 available, 1 updated, 1 in total`]);
+    } finally {
+      remove();
+      applyDir(DIST);
+      await waitUntil('the stack back to dist/', () => stackNotReady(objects));
+    }
   });
 });
 
