@@ -27,7 +27,7 @@ import {
 } from '../../lib/config';
 import { synthesize } from '../../lib/stack';
 import { overrides } from '../../stack.config';
-import { RunningApiServer, startApiServer } from './support/apiserver';
+import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { chartCrds, chartDefaults, chartMetadata, helmTemplate, helmVersion, type Rendered } from './support/helm';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
 import { ROOT, sharedDir } from './support/tools';
@@ -224,7 +224,7 @@ function ignoredKeys(values: unknown, defaults: unknown): string[] {
  */
 const KNOWN_IGNORED: Readonly<Record<number, string[]>> = { 34: ['api.dashboard'], 37: ['api.dashboard'] };
 
-let server: RunningApiServer;
+let server: RunningControlPlane;
 let kube: Kube;
 let kubeVersion: string;
 const renders = new Map<string, Rendered>();
@@ -266,7 +266,7 @@ async function installCrdsFor(chart: Chart, objects: KubeObject[]): Promise<void
 }
 
 beforeAll(async () => {
-  server = await startApiServer();
+  server = await startControlPlane();
   kube = await Kube.connect(server.kubeconfig);
   kubeVersion = (await kube.request('GET', '/version')).body.gitVersion;
   console.log(`${helmVersion()}; kube-apiserver ${kubeVersion} ready in ${server.startupMs} ms; charts: ${CHARTS.map((c) => c.version).join(', ')}`);
