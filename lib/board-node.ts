@@ -1,11 +1,23 @@
 import { computeBudget } from './budget';
-import type { PotatoStackConfig } from './config';
+import { COMPONENTS, ComponentName, PotatoStackConfig } from './config';
 import { memoryBytes } from './config/quantity';
+import { kubeletConfiguration } from './host/k3s';
 
 /** CPU cores of the Le Potato (4x Cortex-A53). */
 const BOARD_CPU = '4';
 /** The kubelet's default `maxPods`; k3s keeps it. */
 const BOARD_MAX_PODS = '110';
+
+/**
+ * Priority classes of k3s's packaged add-on pods, from k3s's manifests (CoreDNS,
+ * metrics-server) and ServiceLB's default class for its svclb pods. They are above every
+ * class of the stack, so no pod of ours ever preempts them.
+ */
+const ADDON_PRIORITY: Readonly<Record<string, string>> = {
+  coredns: 'system-cluster-critical',
+  'metrics-server': 'system-node-critical',
+};
+const SERVICELB_PRIORITY = 'system-node-critical';
 
 /** Resources of a Node as its status reports them. */
 export interface NodeResources {
@@ -20,8 +32,10 @@ export interface K3sPod {
   readonly name: string;
   /** Memory request in bytes. */
   readonly memoryRequest: number;
-  /** CPU request in millicores (0 where the node model does not size it). */
+  /** CPU request in millicores (0: the node model sizes memory only). */
   readonly cpuRequest: number;
+  /** Its priority class: a system class for k3s's add-ons, the stack's tier for Traefik. */
+  readonly priorityClassName: string;
 }
 
 /** The board as the Kubernetes scheduler sees it. */
@@ -37,45 +51,52 @@ export interface BoardNode {
 }
 
 /**
- * The board's Node derived from the node model; the one place that maps it to Kubernetes
- * resources (the simulated-board test builds its Node and k3s's pods from this).
+ * The storage node as its kubelet will report it with the generated k3s configuration, for
+ * the stack `manifests` (the kubelet's kube-reserved grows with the number of pods): the one
+ * place that turns the node model into Kubernetes terms.
  *
- * - capacity memory: physical RAM minus what firmware and kernel take before Linux counts it
- *   (MemTotal, which the kubelet reports as capacity);
- * - allocatable memory: capacity minus the OS userspace and the k3s server process. That is
- *   the memory the budget leaves for dist/'s workloads plus the requests of k3s's own pods:
- *   the budget subtracts those pods up front (they are not in dist/), while the scheduler sees
- *   them as pods taking allocatable like any other. `k3sPods` lists them so that a simulated
- *   node can carry them too, and then the scheduler's free memory equals the budget's headroom.
+ * - capacity memory: MemTotal (`node.memTotal`), which the kubelet reports as capacity;
+ * - allocatable memory: the kubelet's own rule, capacity minus system-reserved, kube-reserved
+ *   and the hard eviction threshold, with the values of the generated KubeletConfiguration
+ *   (dist/host/k3s/kubelet.yaml);
+ * - `k3sPods`: the pods k3s runs from its own manifests and from our Traefik values. The
+ *   budget subtracts their requests before the stack gets any memory; a simulated node that
+ *   carries them leaves the scheduler exactly the budget's headroom;
  * - cpu: the board's 4 cores; pods: the kubelet's default 110.
  */
-export function boardNode(config: PotatoStackConfig): BoardNode {
-  const { node } = config;
-  const budget = computeBudget(config, []);
-  const addonPods: K3sPod[] = Object.entries(node.addonPods).map(([name, request]) => ({
-    namespace: 'kube-system',
-    name,
-    memoryRequest: bytes(request, `node.addonPods.${name}`),
-    cpuRequest: 0,
-  }));
-  // With no manifests, the budget's pods are exactly those k3s deploys from our values (Traefik).
-  const fromValues: K3sPod[] = budget.pods.map((p) => {
-    const [namespace, name] = p.workload.split('/');
-    return { namespace, name, memoryRequest: p.memoryRequest, cpuRequest: p.cpuRequest };
+export function boardNode(config: PotatoStackConfig, manifests: Parameters<typeof computeBudget>[1]): BoardNode {
+  const budget = computeBudget(config, manifests);
+  const kubelet = kubeletConfiguration(config, budget.node) as {
+    systemReserved: { memory: string };
+    kubeReserved: { memory: string };
+    evictionHard: Record<string, string>;
+  };
+  const capacity = budget.node.capacity;
+  const allocatable =
+    capacity - bytes(kubelet.systemReserved.memory, 'systemReserved') - bytes(kubelet.kubeReserved.memory, 'kubeReserved') - bytes(kubelet.evictionHard['memory.available'], 'evictionHard');
+  const addons: K3sPod[] = budget.node.addons.map((addon) => {
+    const priorityClassName = addon.name.startsWith('svclb-') ? SERVICELB_PRIORITY : ADDON_PRIORITY[addon.name];
+    if (!priorityClassName) throw new Error(`k3s add-on '${addon.name}' has no known priority class: add it to ADDON_PRIORITY in lib/board-node.ts`);
+    return { namespace: 'kube-system', name: addon.name, memoryRequest: addon.memoryRequest, cpuRequest: 0, priorityClassName };
   });
-  const allocatableMemory = budget.available + addonPods.reduce((sum, p) => sum + p.memoryRequest, 0);
-  const capacityMemory = bytes(node.physicalMemory, 'node.physicalMemory') - bytes(node.kernelReserved, 'node.kernelReserved');
+  // The budget's pods that are not in the manifests are the ones k3s deploys from our values (Traefik).
+  const fromValues: K3sPod[] = budget.pods
+    .filter((p) => p.kind === 'HelmChartConfig')
+    .map((p) => {
+      const [namespace, name] = p.workload.split('/');
+      return { namespace, name, memoryRequest: p.memoryRequest, cpuRequest: p.cpuRequest, priorityClassName: COMPONENTS[p.component as ComponentName].priority };
+    });
   return {
     name: config.storage.nodeName,
     labels: { 'kubernetes.io/arch': 'arm64', 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': config.storage.nodeName },
-    capacity: { cpu: BOARD_CPU, memory: `${capacityMemory}`, pods: BOARD_MAX_PODS },
-    allocatable: { cpu: BOARD_CPU, memory: `${allocatableMemory}`, pods: BOARD_MAX_PODS },
-    k3sPods: [...addonPods, ...fromValues],
+    capacity: { cpu: BOARD_CPU, memory: `${capacity}`, pods: BOARD_MAX_PODS },
+    allocatable: { cpu: BOARD_CPU, memory: `${allocatable}`, pods: BOARD_MAX_PODS },
+    k3sPods: [...addons, ...fromValues],
   };
 }
 
-function bytes(quantity: string, prop: string): number {
+function bytes(quantity: string, field: string): number {
   const value = memoryBytes(quantity);
-  if (value === undefined) throw new Error(`${prop}: '${quantity}' is not a memory quantity`);
+  if (value === undefined) throw new Error(`KubeletConfiguration ${field}: '${quantity}' is not a memory quantity`);
   return value;
 }
