@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { resolveConfig } from '../../lib/config';
 import { synthesizeEnvironments } from '../../lib/environments';
-import { RunningApiServer, startApiServer } from './support/apiserver';
+import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
 import { ROOT, requireTool, sharedDir } from './support/tools';
 
@@ -92,11 +92,11 @@ describe('kustomize builds every generated Kustomization', () => {
 });
 
 describe('the real apiserver accepts the Flux and ArgoCD objects', () => {
-  let server: RunningApiServer;
+  let server: RunningControlPlane;
   let kube: Kube;
 
   beforeAll(async () => {
-    server = await startApiServer();
+    server = await startControlPlane();
     kube = await Kube.connect(server.kubeconfig);
     // Flux's and ArgoCD's CRDs, and Traefik's and k3s's for the staging output.
     const dir = path.join(sharedDir(), 'crds');
