@@ -39,7 +39,7 @@ if [ -n "${CONTROL_PLANE_BIN:-}" ]; then
 else
   SRC="$TOOLS/control-plane"
   STAMP="$BIN/.control-plane.stamp"
-  want="$(sha "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go" "$TOOLS/build.sh")"
+  want="$(sha "$SRC/go.mod" "$SRC/go.sum" "$SRC"/*.go "$TOOLS/build.sh")"
   if [ -z "${FORCE:-}" ] && [ -x "$BIN/control-plane" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
     echo "build.sh: bin/control-plane up to date" >&2
   else

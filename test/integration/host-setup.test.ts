@@ -3,7 +3,8 @@
  * (PREFIX): it installs every generated host file where k3s, systemd and the kernel read them,
  * keeps the operator's own k3s config, changes nothing on a second run, and with zram turned off
  * removes only what it installed. apt-get, dpkg, systemctl and sysctl are stand-ins that record
- * their calls: the test does not touch this machine's packages or services.
+ * their calls: the test does not touch this machine's packages or services. The kubelet
+ * configuration also goes through the kubelet's own loader and validator.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +14,8 @@ import { computeBudget } from '../../lib/budget';
 import { resolveConfig } from '../../lib/config';
 import { hostFiles } from '../../lib/host/setup';
 import { buildApp, manifestsOf } from '../../lib/stack';
-import { ROOT } from './support/tools';
+import { memoryBytes } from '../../lib/config/quantity';
+import { ROOT, requireTool } from './support/tools';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-host-'));
 const prefix = path.join(work, 'root');
@@ -81,4 +83,30 @@ test('with zram turned off, the script removes the zram files it installed and n
   expect(fs.existsSync(path.join(prefix, 'etc/sysctl.d/50-potatostack-zram.conf'))).toBe(false);
   expect(fs.existsSync(path.join(prefix, 'etc/rancher/k3s/config.yaml'))).toBe(true);
   expect(fs.readFileSync(path.join(prefix, 'etc/rancher/k3s/potatostack-kubelet.yaml'), 'utf8')).toContain('swapBehavior: NoSwap');
+});
+
+describe("the kubelet's own loader and validator (the control-plane binary, Kubernetes 1.34)", () => {
+  const binary = () => requireTool('control-plane', 'CONTROL_PLANE_BIN');
+  const check = (file: string) => spawnSync(binary(), ['check-kubelet-config', file], { encoding: 'utf8' });
+
+  test('accept dist/host/k3s/kubelet.yaml, and the reservations it reads leave the budget\'s allocatable', () => {
+    const result = check(path.join(distHost, 'k3s', 'kubelet.yaml'));
+    expect([result.status, result.stderr]).toEqual([0, '']);
+    const parsed = JSON.parse(result.stdout);
+    const config = resolveConfig();
+    const budget = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
+    const bytes = (q: string) => memoryBytes(q) ?? NaN;
+    const allocatable = bytes(config.node.memTotal) - bytes(parsed.systemReserved.memory) - bytes(parsed.kubeReserved.memory) - bytes(parsed.evictionHard['memory.available']);
+    expect(allocatable).toBe(budget.node.allocatable);
+    expect(parsed).toMatchObject({ failSwapOn: false, swapBehavior: 'LimitedSwap', enforceNodeAllocatable: ['pods'] });
+    console.log(`kubelet reads: system-reserved ${parsed.systemReserved.memory}, kube-reserved ${parsed.kubeReserved.memory}, eviction ${parsed.evictionHard['memory.available']}: allocatable ${allocatable / 1024 ** 2} MiB`);
+  });
+
+  test('refuse a file the kubelet would not start with', () => {
+    const bad = path.join(work, 'kubelet-bad.yaml');
+    fs.writeFileSync(bad, fs.readFileSync(path.join(distHost, 'k3s', 'kubelet.yaml'), 'utf8').replace('swapBehavior: LimitedSwap', 'swapBehavior: Limited'));
+    const result = check(bad);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('memorySwap.swapBehavior "Limited" must be one of');
+  });
 });

@@ -58,6 +58,9 @@ func main() {
 	// The three components each apply the (identical) logging configuration; by default the
 	// second application is an error.
 	logsapi.ReapplyHandling = logsapi.ReapplyHandlingIgnoreUnchanged
+	if len(os.Args) == 3 && os.Args[1] == "check-kubelet-config" {
+		os.Exit(checkKubeletConfig(os.Args[2]))
+	}
 
 	fs := flag.NewFlagSet("control-plane", flag.ExitOnError)
 	dataDir := fs.String("data-dir", "", "directory for etcd data, certs, keys, token file and component kubeconfigs (default: a new temp dir, removed on exit)")
