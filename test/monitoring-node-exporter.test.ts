@@ -1,7 +1,7 @@
 import { App } from 'cdk8s';
 import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
-import { MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
+import { DISKSTATS_DEVICE_EXCLUDE, MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
 import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
@@ -64,4 +64,22 @@ test('listens on 9100 and probes it', () => {
   expect(container.args).toContain('--web.listen-address=:9100');
   expect(container.readinessProbe.httpGet.port).toBe(9100);
   expect(container.livenessProbe.httpGet.port).toBe(9100);
+});
+
+test('disk statistics keep the whole disks (SD card, USB HDDs) and drop partitions and virtual devices', () => {
+  const exclude = new RegExp(DISKSTATS_DEVICE_EXCLUDE);
+  for (const kept of ['sda', 'sdb', 'sdaa', 'mmcblk0', 'mmcblk1', 'vda', 'nvme0n1']) expect([kept, exclude.test(kept)]).toEqual([kept, false]);
+  for (const dropped of ['sda1', 'sdb12', 'mmcblk0p1', 'mmcblk1p2', 'mmcblk0boot0', 'mmcblk0rpmb', 'loop0', 'zram0', 'ram3', 'dm-0', 'md127', 'sr0', 'fd0', 'vda1', 'nvme0n1p1']) {
+    expect([dropped, exclude.test(dropped)]).toEqual([dropped, true]);
+  }
+  expect(container.args).toContain(`--collector.diskstats.device-exclude=${DISKSTATS_DEVICE_EXCLUDE}`);
+});
+
+test('no collector gets both an include and an exclude filter (node-exporter refuses the pair at start)', () => {
+  const args: string[] = container.args;
+  const filtered = (kind: 'include' | 'exclude') => args.map((a) => new RegExp(`^--collector\\.([a-z_]+)\\.[a-z-]*${kind}=`).exec(a)?.[1]).filter(Boolean);
+  const both = filtered('include').filter((c) => filtered('exclude').includes(c));
+  expect(both).toEqual([]);
+  // diskstats' exclude flag has a non-empty default, so even an include alone would clash.
+  expect(args.some((a) => a.startsWith('--collector.diskstats.device-include'))).toBe(false);
 });

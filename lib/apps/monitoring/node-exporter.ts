@@ -30,6 +30,17 @@ export const NODE_EXPORTER_COLLECTORS = [
  * k3s and containerd. `/`, the HDD mount points and anything else under /mnt stay in.
  */
 export const MOUNT_POINTS_EXCLUDE = '^/(dev|proc|run|sys|var/lib/kubelet/.+|var/lib/rancher/.+|run/k3s/.+)($|/)';
+/**
+ * Block devices whose I/O statistics are dropped: partitions (the whole disk already counts
+ * their I/O), loop, RAM and zram devices, device-mapper and md layers, floppies and optical
+ * drives. What stays is the whole disks: the SD card (mmcblkN) and the USB HDDs (sdX).
+ *
+ * An exclude pattern, not `--collector.diskstats.device-include`: node-exporter 1.9 refuses
+ * include next to exclude, and exclude always has a non-empty default, so an include alone
+ * stops the program at start ("device-exclude & device-include are mutually exclusive").
+ * Setting this flag replaces that default.
+ */
+export const DISKSTATS_DEVICE_EXCLUDE = '^(z?ram[0-9]+|loop[0-9]+|fd[0-9]+|sr[0-9]+|dm-[0-9]+|md[0-9]+|(h|s|v|xv)d[a-z]+[0-9]+|mmcblk[0-9]+(p[0-9]+|boot[0-9]+|rpmb)|nvme[0-9]+n[0-9]+p[0-9]+)$';
 const FS_TYPES_EXCLUDE = '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$';
 
 /** Flags; the HDD mount points must survive the exclude pattern, or the disk alerts go blind. */
@@ -46,8 +57,7 @@ export function nodeExporterArgs(config: PotatoStackConfig): string[] {
     ...NODE_EXPORTER_COLLECTORS.map((c) => `--collector.${c}`),
     `--collector.filesystem.mount-points-exclude=${MOUNT_POINTS_EXCLUDE}`,
     `--collector.filesystem.fs-types-exclude=${FS_TYPES_EXCLUDE}`,
-    // Only the SD card and the USB disks; skip loop, ram and dm devices.
-    '--collector.diskstats.device-include=^(sd[a-z]+|mmcblk[0-9]+)$',
+    `--collector.diskstats.device-exclude=${DISKSTATS_DEVICE_EXCLUDE}`,
     '--collector.netdev.device-exclude=^(veth.*|cni.*|flannel.*|lo)$',
   ];
 }
