@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the integration suite starts for real, from the package registries:
-# Debian packages (MariaDB, PostgreSQL, promtool, amtool) and Go tools (the control plane:
-# kube-apiserver, controller-manager and scheduler in one binary; kwok; NetworkPolicy analyzer,
-# promtool, amtool, kopia, Helm, kustomize, sops and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
+# Debian packages (MariaDB, PostgreSQL, promtool, amtool, smartmontools, Apache with PHP,
+# qBittorrent) and Go tools (the control plane: kube-apiserver, controller-manager and scheduler in
+# one binary; kwok; NetworkPolicy analyzer, the monitoring programs, kopia, Helm, kustomize, sops
+# and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # apache2 + mod_php 8.2 with the PHP extensions Nextcloud's image loads (its image has PHP 8.3);
-# qbittorrent-nox is 4.5 in Debian 12 (the image runs 5.1).
-APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox
+# qbittorrent-nox is 4.5 in Debian 12 (the image runs 5.1); smartmontools for smartctl-exporter.
+APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox smartmontools
   apache2 libapache2-mod-php8.2 php8.2-cli php8.2-opcache php8.2-apcu php8.2-igbinary php8.2-gd php8.2-intl
   php8.2-mysql php8.2-zip php8.2-imagick php8.2-bcmath php8.2-gmp php8.2-curl php8.2-xml php8.2-mbstring
   qbittorrent-nox)
@@ -34,54 +35,88 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 tools/build.sh
 
-# promtool and amtool at the versions the stack deploys (Debian ships Prometheus 2.42 and
-# Alertmanager 0.25), read from the image catalog, into tools/bin (cached by a stamp).
-# Prometheus 3.M.P is the Go module v0.3MM.P. promtool is built from a copy of the module's
-# source because its go.mod has replace directives, which `go install pkg@version` refuses.
-build_prometheus_tools() {
-  local root prom am major minor patch module src
-  root="$PWD"
-  prom="$(sed -n 's#.*quay.io/prometheus/prometheus:v\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
-  am="$(sed -n 's#.*quay.io/prometheus/alertmanager:v\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
-  mkdir -p tools/bin
-  if [ ! -x tools/bin/promtool ] || [ "$(cat tools/bin/.promtool.stamp 2>/dev/null)" != "$prom" ]; then
-    IFS=. read -r major minor patch <<<"$prom"
-    module="v0.$((major * 100 + minor)).$patch"
-    echo "building promtool $prom (github.com/prometheus/prometheus@$module; a few minutes)"
-    go mod download "github.com/prometheus/prometheus@$module"
-    src="$(mktemp -d)"
-    cp -r "$(go env GOMODCACHE)/github.com/prometheus/prometheus@$module/." "$src" && chmod -R u+w "$src"
-    (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$prom" -o "$root/tools/bin/promtool" ./cmd/promtool)
-    rm -rf "$src"
-    echo "$prom" > tools/bin/.promtool.stamp
-  fi
-  if [ ! -x tools/bin/amtool ] || [ "$(cat tools/bin/.amtool.stamp 2>/dev/null)" != "$am" ]; then
-    echo "building amtool $am"
-    GOBIN="$root/tools/bin" CGO_ENABLED=0 go install -trimpath -ldflags "-X github.com/prometheus/common/version.Version=$am" "github.com/prometheus/alertmanager/cmd/amtool@v$am"
-    echo "$am" > tools/bin/.amtool.stamp
-  fi
+# Go programs at the versions the stack deploys, read from the image catalog, into tools/bin,
+# each cached by a stamp holding its version.
+catalog_version() { # image repository (a sed pattern) -> its tag without the leading v
+  sed -n "s#.*$1:v\{0,1\}\([0-9][0-9.]*\)'.*#\1#p" lib/config/images.ts
 }
-build_prometheus_tools
 
-# kopia at the version the stack deploys (read from the image catalog), for the snapshot
-# script test. Built from a copy of the module's source: `go install kopia@version` also asks
-# the proxy for the module's version list, which some proxies refuse.
-build_kopia() {
-  local root version src
-  root="$PWD"
-  version="$(sed -n 's#.*docker.io/kopia/kopia:\([0-9][0-9.]*\).*#\1#p' lib/config/images.ts)"
-  mkdir -p tools/bin
-  if [ ! -x tools/bin/kopia ] || [ "$(cat tools/bin/.kopia.stamp 2>/dev/null)" != "$version" ]; then
-    echo "building kopia $version (github.com/kopia/kopia@v$version; a few minutes)"
-    go mod download "github.com/kopia/kopia@v$version"
-    src="$(mktemp -d)"
-    cp -r "$(go env GOMODCACHE)/github.com/kopia/kopia@v$version/." "$src" && chmod -R u+w "$src"
-    (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/kopia/kopia/repo.BuildVersion=$version" -o "$root/tools/bin/kopia" .)
-    rm -rf "$src"
-    echo "$version" > tools/bin/.kopia.stamp
-  fi
+up_to_date() { # tool version
+  [ -x "tools/bin/$1" ] && [ "$(cat "tools/bin/.$1.stamp" 2>/dev/null)" = "$2" ]
 }
-build_kopia
+
+# Builds one package of a module from a copy of the module's source: `go install pkg@version`
+# refuses modules whose go.mod has replace directives, and also asks the proxy for the module's
+# version list, which some proxies refuse.
+build_from_module() { # tool version module@version package ldflags [build tags]
+  local tool="$1" version="$2" module="$3" package="$4" ldflags="$5" tags="${6:-}" root src started
+  root="$PWD"
+  started=$SECONDS
+  echo "building $tool $version ($module)"
+  go mod download "$module"
+  src="$(mktemp -d)"
+  cp -r "$(go env GOMODCACHE)/$module/." "$src" && chmod -R u+w "$src"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$root/tools/bin/$tool" "$package")
+  rm -rf "$src"
+  echo "$version" > "tools/bin/.$tool.stamp"
+  echo "built $tool $version in $((SECONDS - started)) s"
+}
+
+# Prometheus exporters and servers set their version through prometheus/common.
+prometheus_version_flag() { echo "-X github.com/prometheus/common/version.Version=$1"; }
+
+# Prometheus 3.M.P is the Go module v0.3MM.P. promtool checks the generated configuration
+# (Debian ships Prometheus 2.42); the server runs it (monitoring-programs.test.ts). The server is
+# built without the `builtinassets` tag: its web UI needs an npm build, its API and probes do not.
+build_prometheus() {
+  local version major minor patch module
+  version="$(catalog_version 'quay.io/prometheus/prometheus')"
+  IFS=. read -r major minor patch <<<"$version"
+  module="github.com/prometheus/prometheus@v0.$((major * 100 + minor)).$patch"
+  up_to_date promtool "$version" || build_from_module promtool "$version" "$module" ./cmd/promtool "$(prometheus_version_flag "$version")"
+  up_to_date prometheus "$version" || build_from_module prometheus "$version" "$module" ./cmd/prometheus "$(prometheus_version_flag "$version")" netgo
+}
+
+build_monitoring_programs() {
+  local version
+  version="$(catalog_version 'quay.io/prometheus/alertmanager')"
+  # amtool checks the generated configuration (Debian ships Alertmanager 0.25).
+  up_to_date amtool "$version" || build_from_module amtool "$version" "github.com/prometheus/alertmanager@v$version" ./cmd/amtool "$(prometheus_version_flag "$version")"
+  up_to_date alertmanager "$version" || build_from_module alertmanager "$version" "github.com/prometheus/alertmanager@v$version" ./cmd/alertmanager "$(prometheus_version_flag "$version")" netgo
+  version="$(catalog_version 'quay.io/prometheus/node-exporter')"
+  up_to_date node_exporter "$version" || build_from_module node_exporter "$version" "github.com/prometheus/node_exporter@v$version" . "$(prometheus_version_flag "$version")"
+  version="$(catalog_version 'quay.io/prometheuscommunity/smartctl-exporter')"
+  up_to_date smartctl_exporter "$version" || build_from_module smartctl_exporter "$version" "github.com/prometheus-community/smartctl_exporter@v$version" . "$(prometheus_version_flag "$version")"
+  build_kube_state_metrics
+}
+
+# kube-state-metrics is built from the wrapper module tools/kube-state-metrics, whose go.sum pins
+# it: the Go checksum database has no entry for k8s.io/kube-state-metrics/v2 (nor for
+# k8s.io/sample-controller, which it requires), so a plain download fails verification. Bump it
+# there (see tools/README.md); this check keeps it at the catalog's version.
+build_kube_state_metrics() {
+  local version pinned root="$PWD" started
+  version="$(catalog_version 'registry.k8s.io/kube-state-metrics/kube-state-metrics')"
+  pinned="$(sed -n 's#^[[:space:]]*k8s.io/kube-state-metrics/v2 v\([0-9.]*\).*#\1#p' tools/kube-state-metrics/go.mod)"
+  if [ "$pinned" != "$version" ]; then
+    echo "tools/kube-state-metrics/go.mod pins kube-state-metrics ${pinned:-?}, the image catalog deploys $version: update the wrapper module (tools/README.md)" >&2
+    exit 1
+  fi
+  up_to_date kube-state-metrics "$version" && return
+  started=$SECONDS
+  echo "building kube-state-metrics $version (tools/kube-state-metrics)"
+  (cd tools/kube-state-metrics && CGO_ENABLED=0 go build -trimpath -ldflags "$(prometheus_version_flag "v$version")" -o "$root/tools/bin/kube-state-metrics" k8s.io/kube-state-metrics/v2)
+  echo "$version" > tools/bin/.kube-state-metrics.stamp
+  echo "built kube-state-metrics $version in $((SECONDS - started)) s"
+}
+
+mkdir -p tools/bin
+build_prometheus
+build_monitoring_programs
+
+# kopia at the version the stack deploys, for the snapshot script test.
+version="$(catalog_version 'docker.io/kopia/kopia')"
+up_to_date kopia "$version" || build_from_module kopia "$version" "github.com/kopia/kopia@v$version" . "-X github.com/kopia/kopia/repo.BuildVersion=$version"
 
 # Helm, to render the Traefik charts k3s bundles (../shared/charts) with the synthesized values.
 # `go install pkg@version` works for Helm: its go.mod has no replace directives. The version

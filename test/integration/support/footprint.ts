@@ -82,6 +82,17 @@ function descendants(pid: number): number[] {
   return result;
 }
 
+export interface MeteredOptions {
+  /** Names the cgroup and the measurement. */
+  readonly name: string;
+  /**
+   * Memory limit of the program's cgroup in bytes (the container's `limits.memory`), so the program
+   * runs as in its pod: it is OOM-killed above it and sees it as its cgroup limit.
+   * @default no limit
+   */
+  readonly limitBytes?: number;
+}
+
 /** A program started in a memory cgroup of its own, with a background sampler for peaks. */
 export class MeteredProcess {
   readonly child: ChildProcess;
@@ -91,22 +102,35 @@ export class MeteredProcess {
   private timer?: NodeJS.Timeout;
   private output = '';
 
-  constructor(command: string, args: readonly string[], options: SpawnOptions & { name: string }) {
+  /** The memory limit set on the program's cgroup, in bytes, when `limitBytes` was given. */
+  readonly limitBytes?: number;
+
+  constructor(command: string, args: readonly string[], options: SpawnOptions & MeteredOptions) {
     const layout = findCgroup();
+    const { name, limitBytes, ...spawnOptions } = options;
+    if (limitBytes !== undefined && !layout) {
+      throw new Error(`${name}: a memory limit of ${limitBytes} bytes needs a writable memory cgroup, and none was found (the /proc fallback cannot limit)`);
+    }
     if (layout) {
-      this.cgroupDir = path.join(layout.parent, `potato-${options.name}-${process.pid}-${Date.now()}`);
+      this.cgroupDir = path.join(layout.parent, `potato-${name}-${process.pid}-${Date.now()}`);
       fs.mkdirSync(this.cgroupDir);
       // A program started as another user (a database server as its system user) moves itself into the cgroup.
       if (options.uid !== undefined) fs.chownSync(path.join(this.cgroupDir, 'cgroup.procs'), options.uid, options.gid ?? -1);
       this.method = layout.method;
+      if (limitBytes !== undefined) {
+        // As the kubelet does for a container's limits.memory; programs that size their heap from
+        // the cgroup (Prometheus 3's automatic GOMEMLIMIT) read it from here.
+        fs.writeFileSync(path.join(this.cgroupDir, layout.method === 'cgroup-v1' ? 'memory.limit_in_bytes' : 'memory.max'), String(limitBytes));
+        this.limitBytes = limitBytes;
+      }
       // The shell joins the cgroup before exec, so every allocation of the program is charged to it.
       this.child = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.cgroupDir, command, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        ...options,
+        ...spawnOptions,
       });
     } else {
       this.method = 'proc';
-      this.child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+      this.child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     }
     for (const stream of [this.child.stdout, this.child.stderr]) {
       stream?.on('data', (chunk) => {
