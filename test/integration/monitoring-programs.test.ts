@@ -101,6 +101,7 @@ function start(name: string, binary: string, layout: LocalContainer, args: strin
     env: { ...ENV_PATH, ...literalEnv(layout.container).env, ...env },
     cwd: layout.root,
     limitBytes: layout.memoryLimitBytes,
+    coldStart: true,
   });
   process.child.on('exit', (code, signal) => {
     if (!stopping.has(process)) console.error(`${name} exited (${code ?? signal}) while the test needed it; last output:\n${process.log.slice(-3000)}`);
@@ -134,7 +135,7 @@ async function measure(r: Running, load: () => Promise<void>): Promise<{ idle: M
 }
 
 const conditionsHere = (r: Running) =>
-  `amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from dist/ (the container's limits.memory); CPU not limited`;
+  `amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from dist/ (the container's limits.memory), CPU not limited, executable evicted from the page cache before start (its code counts, as on a first start after boot)`;
 
 // ---------------------------------------------------------------------------------------------
 // The suite's kube-apiserver, holding the objects of dist/ that kube-state-metrics and
