@@ -23,13 +23,22 @@ test('watches exactly the resources the rules and dashboards need', () => {
 });
 
 test('exports only the allow-listed families, and the dashboards and alert rules use no other kube_* family', () => {
-  expect(arg('metric-allowlist')?.split(',')).toEqual([...KSM_METRIC_FAMILIES]);
+  expect(arg('metric-allowlist')?.split(',')).toEqual(KSM_METRIC_FAMILIES.map((f) => `^${f}$`));
   const config = fullConfig();
   const texts = [...Object.values(dashboards(config)).flatMap((d) => expressionsOf(d)), renderAlertRules(config)];
   // Families the rules build from a prefix (`${prefix}_status_restarts_total`) appear whole in the rendered file.
   const used = new Set(texts.flatMap((e) => (e.match(/\bkube_[a-z_]+/g) ?? []).filter((m) => !/_$/.test(m))));
   expect(used.size).toBeGreaterThan(5);
   for (const family of used) expect([family, (KSM_METRIC_FAMILIES as readonly string[]).includes(family)]).toEqual([family, true]);
+});
+
+test('every allowlist entry matches exactly its family (kube-state-metrics reads entries as unanchored regexes)', () => {
+  const entries = arg('metric-allowlist')!.split(',').map((e) => new RegExp(e));
+  for (const family of KSM_METRIC_FAMILIES) {
+    expect([family, entries.filter((e) => e.test(family)).length]).toEqual([family, 1]);
+    // A longer name with the family as prefix (kube_pod_status_ready -> kube_pod_status_ready_time) stays out.
+    expect([`${family}_time`, entries.some((e) => e.test(`${family}_time`))]).toEqual([`${family}_time`, false]);
+  }
 });
 
 test('ClusterRole: list and watch on exactly those resources, nothing else', () => {

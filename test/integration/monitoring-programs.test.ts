@@ -4,13 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { resolveConfig } from '../../lib/config';
+import { KSM_METRIC_FAMILIES } from '../../lib/apps/monitoring/kube-state-metrics';
 import { DISKSTATS_DEVICE_EXCLUDE } from '../../lib/apps/monitoring/node-exporter';
 import { RunningApiServer, startApiServer } from './support/apiserver';
 import { DistObject, distConfigMapData, distObjects, literalEnv, podSpec } from './support/dist';
 import { MemorySample, MeteredProcess, recordFootprint } from './support/footprint';
 import { Kube, rejection } from './support/kube';
 import { LocalContainer, freePort, layOutContainer, replaceFlag, reportedVersion } from './support/pod-layout';
-import { ProbeResult, runAllProbes, waitForProbe } from './support/probes';
+import { ProbeResult, StartVerdict, runAllProbes, waitForStartAsKubelet } from './support/probes';
 import { requireTool } from './support/tools';
 
 /**
@@ -83,8 +84,9 @@ function expectAllOk(results: ProbeResult[]): void {
   expect(results.map((r) => `${r.kind} ${r.handler}: ${r.ok ? 'ok' : r.detail}`)).toEqual(results.map((r) => `${r.kind} ${r.handler}: ok`));
 }
 
-function binaryVersion(binary: string): string | undefined {
-  const run = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+/** The version a binary reports (`--version`, or the `version` command kube-state-metrics has instead). */
+function binaryVersion(binary: string, args: string[] = ['--version']): string | undefined {
+  const run = spawnSync(binary, args, { encoding: 'utf8' });
   return reportedVersion(`${run.stdout}${run.stderr}`);
 }
 
@@ -93,14 +95,16 @@ interface Running {
   readonly layout: LocalContainer;
   readonly process: MeteredProcess;
   readonly ports: Record<number, number>;
+  /** How its start went, judged against the kubelet's probe schedule. */
+  start?: StartVerdict;
 }
 
-function start(name: string, binary: string, layout: LocalContainer, args: string[], ports: Record<number, number>, env: Record<string, string> = {}): Running {
+function start(name: string, binary: string, layout: LocalContainer, args: string[], ports: Record<number, number>, options: { unlimited?: boolean } = {}): Running {
   const process = new MeteredProcess(binary, args, {
     name,
-    env: { ...ENV_PATH, ...literalEnv(layout.container).env, ...env },
+    env: { ...ENV_PATH, ...literalEnv(layout.container).env },
     cwd: layout.root,
-    limitBytes: layout.memoryLimitBytes,
+    limitBytes: options.unlimited ? undefined : layout.memoryLimitBytes,
     coldStart: true,
   });
   process.child.on('exit', (code, signal) => {
@@ -125,6 +129,24 @@ async function stop(r: Running): Promise<void> {
   await r.process.stop();
 }
 
+/**
+ * Waits until the program is ready, judging its start as the kubelet would (see
+ * waitForStartAsKubelet); fails only when it never gets ready, with its memory and log.
+ */
+async function ready(r: Running): Promise<void> {
+  try {
+    r.start = await waitForStartAsKubelet(r.layout.container, { portMap: r.ports });
+  } catch (error) {
+    throw new Error(`${error}\nmemory of its cgroup now: ${JSON.stringify(r.process.sample())}\nlast output of the program:\n${r.process.log.slice(-4000)}`);
+  }
+}
+
+/** The kubelet's verdict on a start, as a test: ready before its probes would have restarted it. */
+function expectStartedInTime(r: Running): void {
+  expect(r.start).toBeDefined();
+  expect(r.start!.wouldRestart ?? 'ready in time').toBe('ready in time');
+}
+
 /** Idle after settling, then the peak while `load` runs. */
 async function measure(r: Running, load: () => Promise<void>): Promise<{ idle: MemorySample; load: MemorySample }> {
   await sleep(SETTLE_MS);
@@ -135,7 +157,7 @@ async function measure(r: Running, load: () => Promise<void>): Promise<{ idle: M
 }
 
 const conditionsHere = (r: Running) =>
-  `amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from dist/ (the container's limits.memory), CPU not limited, executable evicted from the page cache before start (its code counts, as on a first start after boot)`;
+  `ready ${r.start ? Math.round(r.start.readyAfterMs / 100) / 10 : '?'} s after start${r.start?.wouldRestart ? ` (the kubelet would have restarted it: ${r.start.wouldRestart})` : ''}; amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from dist/ (the container's limits.memory), CPU not limited, executable evicted from the page cache before start (its code counts, as on a first start after boot)`;
 
 // ---------------------------------------------------------------------------------------------
 // The suite's kube-apiserver, holding the objects of dist/ that kube-state-metrics and
@@ -229,11 +251,15 @@ describe('node-exporter', () => {
     const port = await freePort();
     r = start('node-exporter', binary(), layout, replaceFlag(layout.args, '--web.listen-address', `127.0.0.1:${port}`), { 9100: port });
     console.log(`node-exporter differs from the pod in: ${layout.differences.join('; ')}`);
-    await waitForProbe(layout.container, 'readinessProbe', { portMap: r.ports }, 30000);
+    await ready(r);
   });
 
   test(`is the catalog's version (${version('node-exporter')})`, () => {
     expect(binaryVersion(binary())).toBe(version('node-exporter'));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(r);
   });
 
   test('starts with the flags of dist/ and answers every probe of the DaemonSet', async () => {
@@ -275,7 +301,7 @@ describe('node-exporter', () => {
     expect(args).toContain(`--collector.diskstats.device-exclude=${DISKSTATS_DEVICE_EXCLUDE}`);
     const board_ = start('node-exporter-board', binary(), r.layout, args, { 9100: port });
     try {
-      await waitForProbe(r.layout.container, 'readinessProbe', { portMap: board_.ports }, 30000);
+      await ready(board_);
       const { text } = await get(`http://127.0.0.1:${port}/metrics`);
       const reported = samples(text, 'node_disk_reads_completed_total').map((s) => s.labels.device).sort();
       expect(reported).toEqual(['mmcblk0', 'sda', 'sdb']);
@@ -317,24 +343,41 @@ describe('kube-state-metrics', () => {
   const binary = () => requireTool('kube-state-metrics', 'KUBE_STATE_METRICS_BIN');
   let r: Running;
 
-  async function startKsm(name: string, serviceAccount: string, layout: LocalContainer): Promise<Running> {
+  async function startKsm(name: string, serviceAccount: string, layout: LocalContainer, options: { unlimited?: boolean } = {}): Promise<Running> {
     const [metrics, telemetry] = [await freePort(), await freePort()];
     const { kubeconfig } = await serviceAccountToken(NAMESPACE, serviceAccount);
     let args = replaceFlag(layout.args, '--port', String(metrics));
     args = replaceFlag(args, '--telemetry-port', String(telemetry));
     // In the pod it reads the in-cluster address and its ServiceAccount's token; here a kubeconfig with that token.
     args = [...args, '--host=127.0.0.1', '--telemetry-host=127.0.0.1', `--kubeconfig=${kubeconfig}`];
-    return start(name, binary(), layout, args, { 8080: metrics, 8081: telemetry });
+    return start(name, binary(), layout, args, { 8080: metrics, 8081: telemetry }, options);
   }
+
+  let unconstrained: MemorySample | undefined;
 
   beforeAll(async () => {
     const layout = layOutContainer('Deployment', NAMESPACE, 'kube-state-metrics', 'kube-state-metrics');
+    // First without a limit (nothing else maps the binary yet, so its code is charged to this run):
+    // what the program holds when nothing squeezes it, the evidence for its limit.
+    const free = await startKsm('kube-state-metrics-unlimited', 'kube-state-metrics', layout, { unlimited: true });
+    try {
+      await ready(free);
+      await sleep(SETTLE_MS);
+      unconstrained = free.process.sample();
+      console.log(`kube-state-metrics without a memory limit, ready after ${free.start!.readyAfterMs} ms, ${SETTLE_MS / 1000} s later: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}, RSS ${mib(unconstrained.rss)}`);
+    } finally {
+      await stop(free);
+    }
     r = await startKsm('kube-state-metrics', 'kube-state-metrics', layout);
-    await waitForProbe(layout.container, 'readinessProbe', { portMap: r.ports }, 60000);
+    await ready(r);
   });
 
   test(`is the catalog's version (${version('kube-state-metrics')})`, () => {
-    expect(binaryVersion(binary())).toBe(version('kube-state-metrics'));
+    expect(binaryVersion(binary(), ['version'])).toBe(version('kube-state-metrics'));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(r);
   });
 
   test('answers every probe of the Deployment', async () => {
@@ -352,10 +395,10 @@ describe('kube-state-metrics', () => {
   });
 
   test('exports only the allow-listed families, and the ones the rules read carry the objects of dist/', async () => {
-    const allow = new Set(r.layout.args.find((a) => a.startsWith('--metric-allowlist='))!.split('=')[1].split(','));
     const { text } = await get(`http://127.0.0.1:${r.ports[8080]}/metrics`);
     const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
-    expect([...families].filter((f) => !allow.has(f))).toEqual([]);
+    // The families the project means to export; the program decides what its --metric-allowlist lets through.
+    expect([...families].filter((f) => !(KSM_METRIC_FAMILIES as readonly string[]).includes(f))).toEqual([]);
     const gitea = samples(text, 'kube_deployment_spec_replicas').find((s) => s.labels.namespace === 'apps' && s.labels.deployment === 'gitea');
     expect(gitea?.value).toBe(1);
     expect(samples(text, 'kube_pod_info').length).toBe(podsCreated);
@@ -392,7 +435,7 @@ describe('kube-state-metrics', () => {
       program: `kube-state-metrics ${version('kube-state-metrics')} (built from the Go module at the image's version)`,
       configuration: 'generated flags from dist/ (Deployment monitoring/kube-state-metrics), its ServiceAccount token and ClusterRole from dist/; a kubeconfig instead of the in-cluster address',
       conditions: {
-        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of dist/ and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}`,
+        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of dist/ and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}${unconstrained ? `. The same start without a limit: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}` : ''}`,
         load: `${scrapes} scrapes each of /metrics and the telemetry port, back to back on loopback; ${conditionsHere(r)}`,
       },
       method: r.process.method,
@@ -414,11 +457,15 @@ describe('alertmanager', () => {
     r = start('alertmanager', binary(), layout, replaceFlag(layout.args, '--web.listen-address', `127.0.0.1:${port}`), { 9093: port });
     base = `http://127.0.0.1:${port}`;
     console.log(`alertmanager differs from the pod in: ${layout.differences.join('; ')}`);
-    await waitForProbe(layout.container, 'readinessProbe', { portMap: r.ports }, 30000);
+    await ready(r);
   });
 
   test(`is the catalog's version (${version('alertmanager')})`, () => {
     expect(binaryVersion(binary())).toBe(version('alertmanager'));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(r);
   });
 
   test('starts with the config and flags of dist/ and answers every probe of the Deployment', async () => {
@@ -559,11 +606,15 @@ describe('prometheus', () => {
     r = start('prometheus', binary(), layout, replaceFlag(layout.args, '--web.listen-address', `127.0.0.1:${port}`), { 9090: port });
     base = `http://127.0.0.1:${port}`;
     console.log(`prometheus differs from the pod in: ${layout.differences.join('; ')}; scrape and alerting addresses are local (see prometheusConfigHere)`);
-    await waitForProbe(layout.container, 'startupProbe', { portMap: r.ports }, 120000);
+    await ready(r);
   });
 
   test(`is the catalog's version (${version('prometheus')})`, () => {
     expect(binaryVersion(binary())).toBe(version('prometheus'));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(r);
   });
 
   test('starts with the config, rules and flags of dist/ and answers every probe of the Deployment', async () => {
@@ -667,11 +718,15 @@ describe('smartctl-exporter', () => {
     const port = await freePort();
     r = start('smartctl-exporter', binary(), layout, replaceFlag(layout.args, '--web.listen-address', `127.0.0.1:${port}`), { 9633: port });
     console.log(`smartctl-exporter differs from the pod in: ${layout.differences.join('; ')}`);
-    await waitForProbe(layout.container, 'readinessProbe', { portMap: r.ports }, 30000);
+    await ready(r);
   });
 
   test(`is the catalog's version (${version('smartctl-exporter')})`, () => {
     expect(binaryVersion(binary())).toBe(version('smartctl-exporter'));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(r);
   });
 
   test('starts with the flags of dist/ and answers every probe of the DaemonSet', async () => {

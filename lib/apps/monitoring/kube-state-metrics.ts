@@ -84,7 +84,9 @@ export function ksmArgs(): string[] {
     `--port=${KSM_METRICS_PORT}`,
     `--telemetry-port=${KSM_TELEMETRY_PORT}`,
     `--resources=${Object.keys(KSM_RESOURCES).join(',')}`,
-    `--metric-allowlist=${KSM_METRIC_FAMILIES.join(',')}`,
+    // Each entry is an unanchored regular expression to kube-state-metrics: a bare
+    // kube_pod_status_ready would also let kube_pod_status_ready_time through.
+    `--metric-allowlist=${KSM_METRIC_FAMILIES.map((family) => `^${family}$`).join(',')}`,
   ];
 }
 

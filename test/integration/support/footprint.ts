@@ -16,6 +16,12 @@ export interface MemorySample {
   readonly anon: number;
   /** Bytes: resident set of every process in the cgroup (VmRSS summed; shared pages counted per process). */
   readonly rss: number;
+  /**
+   * Bytes: file pages mapped into the program (its code and read-only data; cgroup v1
+   * total_mapped_file, v2 file_mapped, /proc RssFile). The working set can leave them out while
+   * they sit on the inactive list, yet a limit below anon + these makes the program thrash.
+   */
+  readonly mappedFile: number;
 }
 
 /** How memory was read: a cgroup of its own (as a container), or /proc of the process tree. */
@@ -112,7 +118,7 @@ export class MeteredProcess {
   readonly child: ChildProcess;
   readonly method: MeterMethod;
   private readonly cgroupDir?: string;
-  private peakSample: MemorySample = { workingSet: 0, anon: 0, rss: 0 };
+  private peakSample: MemorySample = { workingSet: 0, anon: 0, rss: 0, mappedFile: 0 };
   private timer?: NodeJS.Timeout;
   private output = '';
 
@@ -167,15 +173,16 @@ export class MeteredProcess {
       const stat = fs.readFileSync(path.join(this.cgroupDir!, 'memory.stat'), 'utf8');
       const usage = Number(fs.readFileSync(path.join(this.cgroupDir!, 'memory.usage_in_bytes'), 'utf8'));
       const workingSet = Math.max(0, usage - statField(stat, 'total_inactive_file'));
-      return { workingSet, anon: statField(stat, 'total_rss'), rss };
+      return { workingSet, anon: statField(stat, 'total_rss'), rss, mappedFile: statField(stat, 'total_mapped_file') };
     }
     if (this.method === 'cgroup-v2') {
       const stat = fs.readFileSync(path.join(this.cgroupDir!, 'memory.stat'), 'utf8');
       const usage = Number(fs.readFileSync(path.join(this.cgroupDir!, 'memory.current'), 'utf8'));
-      return { workingSet: Math.max(0, usage - statField(stat, 'inactive_file')), anon: statField(stat, 'anon'), rss };
+      return { workingSet: Math.max(0, usage - statField(stat, 'inactive_file')), anon: statField(stat, 'anon'), rss, mappedFile: statField(stat, 'file_mapped') };
     }
     const anon = pids.reduce((sum, pid) => sum + kbField(`/proc/${pid}/smaps_rollup`, 'Anonymous'), 0);
-    return { workingSet: rss, anon, rss };
+    const mappedFile = pids.reduce((sum, pid) => sum + kbField(`/proc/${pid}/status`, 'RssFile'), 0);
+    return { workingSet: rss, anon, rss, mappedFile };
   }
 
   /** Each process of the program now: its command name, resident set and anonymous (private) memory, in bytes. */
@@ -214,6 +221,7 @@ export class MeteredProcess {
         workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
         anon: Math.max(this.peakSample.anon, s.anon),
         rss: Math.max(this.peakSample.rss, s.rss),
+        mappedFile: Math.max(this.peakSample.mappedFile, s.mappedFile),
       };
     }, intervalMs);
   }
@@ -227,6 +235,7 @@ export class MeteredProcess {
       workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
       anon: Math.max(this.peakSample.anon, s.anon),
       rss: Math.max(this.peakSample.rss, s.rss),
+      mappedFile: Math.max(this.peakSample.mappedFile, s.mappedFile),
     };
   }
 
@@ -288,7 +297,7 @@ const mib = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
 
 /** A one-line human summary of a measurement, printed by the tests. */
 export function describeMeasurement(m: FootprintMeasurement): string {
-  const f = (s: MemorySample) => `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB`;
+  const f = (s: MemorySample) => `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB, mapped files ${mib(s.mappedFile)} MiB`;
   return `${m.component}/${m.container} (${m.program}, ${m.method}): idle ${f(m.idle)}; load peak ${f(m.load)}`;
 }
 
@@ -301,7 +310,7 @@ export function recordFootprint(m: FootprintMeasurement): void {
   if (!process.env.WRITE_REPORTS) return;
   const dir = path.join(ROOT, 'reports', 'footprint');
   fs.mkdirSync(dir, { recursive: true });
-  const inMiB = (s: MemorySample) => ({ workingSetMiB: mib(s.workingSet), anonMiB: mib(s.anon), rssMiB: mib(s.rss) });
+  const inMiB = (s: MemorySample) => ({ workingSetMiB: mib(s.workingSet), anonMiB: mib(s.anon), rssMiB: mib(s.rss), mappedFileMiB: mib(s.mappedFile) });
   const row = {
     ...m,
     idle: inMiB(m.idle),

@@ -119,3 +119,55 @@ export function localExec(env: NodeJS.ProcessEnv = process.env): NonNullable<Pro
     return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
   };
 }
+
+/** How a container's start went, judged against the kubelet's probe schedule. */
+export interface StartVerdict {
+  /** Time from start to the first passing readiness probe (or startup probe when there is no readiness probe). */
+  readonly readyAfterMs: number;
+  /** Set when the kubelet would have restarted the container before it became ready, and why. */
+  readonly wouldRestart?: string;
+}
+
+/**
+ * Waits for a freshly started container to become ready while judging its start as the kubelet
+ * would: a startup probe must pass within initialDelaySeconds + failureThreshold × periodSeconds;
+ * without one, the liveness probe runs on its schedule and failureThreshold failures in a row
+ * before readiness mean a restart. It keeps waiting past that point (up to `patienceMs`) so that
+ * a slow start can still be measured; the verdict says whether the kubelet would have allowed it.
+ */
+export async function waitForStartAsKubelet(container: any, target: ProbeTarget = {}, patienceMs = 300000): Promise<StartVerdict> {
+  const started = Date.now();
+  const elapsed = () => Math.round((Date.now() - started) / 1000);
+  const schedule = (probe: any) => ({
+    delayMs: (probe.initialDelaySeconds ?? 0) * 1000,
+    periodMs: (probe.periodSeconds ?? 10) * 1000,
+    threshold: probe.failureThreshold ?? 3,
+  });
+  let wouldRestart: string | undefined;
+  const gate = container.startupProbe ? 'startupProbe' : undefined;
+  const startupBudgetMs = gate ? schedule(container.startupProbe).delayMs + schedule(container.startupProbe).threshold * schedule(container.startupProbe).periodMs : 0;
+  const liveness = !gate && container.livenessProbe ? schedule(container.livenessProbe) : undefined;
+  const readiness = container.readinessProbe ? 'readinessProbe' : gate ?? 'livenessProbe';
+  let gatePassed = !gate;
+  let failuresInARow = 0;
+  let nextLiveness = started + (liveness?.delayMs ?? 0);
+  while (Date.now() - started < patienceMs) {
+    if (!gatePassed && gate) {
+      gatePassed = (await runProbe(container, gate, target)).ok;
+      if (!gatePassed && !wouldRestart && Date.now() - started > startupBudgetMs) {
+        wouldRestart = `its startup probe did not pass within ${startupBudgetMs / 1000} s`;
+      }
+    }
+    if (gatePassed && (await runProbe(container, readiness, target)).ok) return { readyAfterMs: Date.now() - started, wouldRestart };
+    if (liveness && !wouldRestart && Date.now() >= nextLiveness) {
+      const live = await runProbe(container, 'livenessProbe', target);
+      failuresInARow = live.ok ? 0 : failuresInARow + 1;
+      if (failuresInARow >= liveness.threshold) {
+        wouldRestart = `its liveness probe (${live.handler}) failed ${failuresInARow} times in a row (last: ${live.detail}) before it was ready, ${elapsed()} s after start`;
+      }
+      nextLiveness += liveness.periodMs;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${container.name}: not ready within ${patienceMs / 1000} s${wouldRestart ? `; the kubelet would have restarted it: ${wouldRestart}` : ''}`);
+}
