@@ -69,7 +69,8 @@ export function layOutContainer(kind: string, namespace: string, name: string, c
       differences.push(`${mount.mountPath}: ${volume.persistentVolumeClaim ? `claim ${volume.persistentVolumeClaim.claimName}` : 'emptyDir'} as an empty temp directory`);
     } else if (volume.hostPath) {
       mounts[mount.mountPath] = volume.hostPath.path;
-      if (mount.mountPath !== volume.hostPath.path) differences.push(`${mount.mountPath}: hostPath ${volume.hostPath.path}, which is this machine's ${volume.hostPath.path}`);
+      if (!fs.existsSync(volume.hostPath.path)) differences.push(`${mount.mountPath}: hostPath ${volume.hostPath.path}, absent on this machine`);
+      else if (mount.mountPath !== volume.hostPath.path) differences.push(`${mount.mountPath}: hostPath ${volume.hostPath.path}, which is this machine's ${volume.hostPath.path}`);
     } else {
       throw new Error(`${name}/${containerName}: volume ${mount.name} has a type this layout does not know (${Object.keys(volume).join(', ')})`);
     }
