@@ -51,17 +51,18 @@ async function getJson(url: string, init: RequestInit = {}): Promise<any> {
   return JSON.parse(text);
 }
 
-/** Samples of one metric family in the text exposition format, with their label sets. */
+// parse-prometheus-text-format has no type declarations.
+const parsePrometheusText: (text: string) => { name: string; type: string; metrics: { value?: string; labels?: Record<string, string> }[] }[] = require('parse-prometheus-text-format');
+
+/** Samples of one gauge or counter family in the text exposition format, with their label sets. */
 function samples(text: string, family: string): { labels: Record<string, string>; value: number }[] {
-  const out: { labels: Record<string, string>; value: number }[] = [];
-  for (const line of text.split('\n')) {
-    const match = new RegExp(`^${family}(?:\\{(.*)\\})? (\\S+)`).exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (match[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
-    out.push({ labels, value: Number(match[2]) });
-  }
-  return out;
+  const found = parsePrometheusText(text).find((f) => f.name === family);
+  return (found?.metrics ?? []).map((m) => ({ labels: m.labels ?? {}, value: Number(m.value) }));
+}
+
+/** The metric family names a /metrics page exposes. */
+function familyNames(text: string): string[] {
+  return parsePrometheusText(text).map((f) => f.name);
 }
 
 /** Polls `check` until it returns a value, or fails with what it last saw. */
@@ -396,7 +397,7 @@ describe('kube-state-metrics', () => {
 
   test('exports only the allow-listed families, and the ones the rules read carry the objects of dist/', async () => {
     const { text } = await get(`http://127.0.0.1:${r.ports[8080]}/metrics`);
-    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const families = new Set(familyNames(text));
     // The families the project means to export; the program decides what its --metric-allowlist lets through.
     expect([...families].filter((f) => !(KSM_METRIC_FAMILIES as readonly string[]).includes(f))).toEqual([]);
     const gitea = samples(text, 'kube_deployment_spec_replicas').find((s) => s.labels.namespace === 'apps' && s.labels.deployment === 'gitea');
