@@ -4,10 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { resolveConfig } from '../../lib/config';
+import { overrides } from '../../stack.config';
 import { KSM_METRIC_FAMILIES } from '../../lib/apps/monitoring/kube-state-metrics';
 import { DISKSTATS_DEVICE_EXCLUDE } from '../../lib/apps/monitoring/node-exporter';
 import { RunningApiServer, startApiServer } from './support/apiserver';
-import { DistObject, distConfigMapData, distObjects, literalEnv, podSpec } from './support/dist';
+import { DistObject, distConfigMapData, distObject, fullProfileObjects, literalEnv, podSpec } from './support/dist';
 import { MemorySample, MeteredProcess, recordFootprint } from './support/footprint';
 import { Kube, rejection } from './support/kube';
 import { LocalContainer, freePort, layOutContainer, replaceFlag, reportedVersion } from './support/pod-layout';
@@ -16,15 +17,17 @@ import { requireTool } from './support/tools';
 
 /**
  * The monitoring zone's programs, built at the image catalog's versions, started with exactly
- * the args, env, config files and memory limit dist/ gives their containers. What differs from
- * the pod, and why:
+ * the args, env, config files and memory limit their manifests give their containers. dist/'s
+ * default profile (board-2gb) leaves the monitoring zone out, so the manifests are those of the
+ * full profile, synthesized as `npm run synth` writes dist/ (support/dist.ts distObject), and
+ * the cluster the programs watch holds the full profile's objects. What differs from the pod, and why:
  * - listen addresses: bound to 127.0.0.1 on free ports (the machine is shared; the probes are
  *   mapped from the container ports to them);
  * - mounted paths: ConfigMaps, claims and Secrets become temp directories (listed per program);
  *   hostPath volumes are this machine's own paths (node-exporter's /host/proc is /proc here);
  * - the Kubernetes API: kube-state-metrics and Prometheus's discovery talk to the suite's real
  *   kube-apiserver with their own ServiceAccount's token (TokenRequest), holding the objects
- *   of dist/ that they watch, instead of the in-cluster address;
+ *   of the manifests that they watch, instead of the in-cluster address;
  * - Prometheus's scrape and alerting targets: the local programs' addresses (see prometheusConfigHere).
  * The memory limit of each container is set on its cgroup, so programs that read it (Prometheus's
  * automatic GOMEMLIMIT) behave as in the pod. Memory figures are amd64; arm64 is similar or
@@ -32,7 +35,11 @@ import { requireTool } from './support/tools';
  */
 
 const NAMESPACE = 'monitoring';
-const IMAGES = resolveConfig().images;
+/** Where the configuration comes from, for the reports. */
+const SOURCE = 'full profile synthesized as dist/ is; the default board-2gb profile leaves the monitoring zone out of dist/';
+/** The configuration the manifests were synthesized from. */
+const CONFIG = resolveConfig({ ...overrides, profile: 'full' });
+const IMAGES = CONFIG.images;
 const SETTLE_MS = 15000;
 const ENV_PATH = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
@@ -158,16 +165,16 @@ async function measure(r: Running, load: () => Promise<void>): Promise<{ idle: M
 }
 
 const conditionsHere = (r: Running) =>
-  `ready ${r.start ? Math.round(r.start.readyAfterMs / 100) / 10 : '?'} s after start${r.start?.wouldRestart ? ` (the kubelet would have restarted it: ${r.start.wouldRestart})` : ''}; amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from dist/ (the container's limits.memory), CPU not limited, executable evicted from the page cache before start (its code counts, as on a first start after boot)`;
+  `ready ${r.start ? Math.round(r.start.readyAfterMs / 100) / 10 : '?'} s after start${r.start?.wouldRestart ? ` (the kubelet would have restarted it: ${r.start.wouldRestart})` : ''}; amd64, cgroup memory limit ${mib(r.layout.memoryLimitBytes)} from the manifest (the container's limits.memory), CPU not limited, executable evicted from the page cache before start (its code counts, as on a first start after boot)`;
 
 // ---------------------------------------------------------------------------------------------
-// The suite's kube-apiserver, holding the objects of dist/ that kube-state-metrics and
-// Prometheus's discovery watch, as the cluster would.
+// The suite's kube-apiserver, holding the objects of the full profile that kube-state-metrics
+// and Prometheus's discovery watch, as the cluster would.
 
 let apiserver: RunningApiServer;
 let kube: Kube;
 let caFile: string;
-const WATCHED_KINDS = ['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PersistentVolume', 'PersistentVolumeClaim', 'Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Service'];
+const WATCHED_KINDS = ['Namespace', 'PriorityClass', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PersistentVolume', 'PersistentVolumeClaim', 'Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Service'];
 const WORKLOAD_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
 let podsCreated = 0;
 let objectsCreated = 0;
@@ -179,7 +186,7 @@ function podOf(workload: DistObject): DistObject {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: `${workload.metadata.name}-0`, namespace: workload.metadata.namespace, labels: template.metadata?.labels, annotations: template.metadata?.annotations },
-    spec: { ...podSpec(workload), nodeName: resolveConfig().storage.nodeName },
+    spec: { ...podSpec(workload), nodeName: CONFIG.storage.nodeName },
   };
 }
 
@@ -214,7 +221,7 @@ beforeAll(async () => {
   caFile = path.join(path.dirname(apiserver.kubeconfig), 'ca.crt');
   const cluster = admin.clusters[0].cluster;
   fs.writeFileSync(caFile, cluster['certificate-authority-data'] ? Buffer.from(cluster['certificate-authority-data'], 'base64') : fs.readFileSync(cluster['certificate-authority']));
-  const objects = distObjects().filter((o) => WATCHED_KINDS.includes(o.kind));
+  const objects = fullProfileObjects().filter((o) => WATCHED_KINDS.includes(o.kind));
   const failures: string[] = [];
   for (const kind of WATCHED_KINDS) {
     for (const object of objects.filter((o) => o.kind === kind)) {
@@ -223,15 +230,15 @@ beforeAll(async () => {
       else if (created.status !== 409) failures.push(`${kind} ${object.metadata.name}: ${rejection(created)}`);
     }
   }
-  const node = await kube.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: resolveConfig().storage.nodeName, labels: { 'kubernetes.io/hostname': resolveConfig().storage.nodeName } } });
+  const node = await kube.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: CONFIG.storage.nodeName, labels: { 'kubernetes.io/hostname': CONFIG.storage.nodeName } } });
   if (node.status !== 201) failures.push(`Node: ${rejection(node)}`);
   for (const workload of objects.filter((o) => WORKLOAD_KINDS.includes(o.kind))) {
     const created = await kube.create(podOf(workload));
     if (created.status === 201) podsCreated++;
     else failures.push(`Pod of ${workload.kind} ${workload.metadata.name}: ${rejection(created)}`);
   }
-  if (failures.length > 0) throw new Error(`the apiserver refused objects of dist/:\n${failures.join('\n')}`);
-  console.log(`kube-apiserver at ${apiserver.url}: ${objectsCreated} objects of dist/, 1 Node and ${podsCreated} Pods from the workloads' templates`);
+  if (failures.length > 0) throw new Error(`the apiserver refused objects of the full profile:\n${failures.join('\n')}`);
+  console.log(`kube-apiserver at ${apiserver.url}: ${objectsCreated} objects of the full profile, 1 Node and ${podsCreated} Pods from the workloads' templates`);
 });
 
 afterAll(async () => {
@@ -263,7 +270,7 @@ describe('node-exporter', () => {
     expectStartedInTime(r);
   });
 
-  test('starts with the flags of dist/ and answers every probe of the DaemonSet', async () => {
+  test('starts with the flags of its manifest and answers every probe of the DaemonSet', async () => {
     expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
   });
 
@@ -311,7 +318,7 @@ describe('node-exporter', () => {
     }
   });
 
-  test('the include filter dist/ used to carry is refused by the real program (the defect this test catches)', () => {
+  test('the include filter the manifests used to carry is refused by the real program (the defect this test catches)', () => {
     const args = [...r.layout.args.filter((a) => !a.startsWith('--collector.diskstats.device-exclude')), '--collector.diskstats.device-include=^(sd[a-z]+|mmcblk[0-9]+)$'];
     const run = spawnSync(binary(), replaceFlag(args, '--web.listen-address', '127.0.0.1:0'), { encoding: 'utf8', timeout: 20000 });
     expect(run.status).not.toBe(0);
@@ -327,7 +334,7 @@ describe('node-exporter', () => {
       component: 'node-exporter',
       container: 'node-exporter',
       program: `node_exporter ${version('node-exporter')} (built from the Go module at the image's version)`,
-      configuration: "generated flags from dist/ (DaemonSet monitoring/node-exporter); /host/proc, /host/sys, /host/root are this machine's /proc, /sys, /",
+      configuration: `generated flags (${SOURCE}, DaemonSet monitoring/node-exporter); /host/proc, /host/sys, /host/root are this machine's /proc, /sys, /`,
       conditions: {
         idle: `${SETTLE_MS / 1000} s after the readiness probe passed, no scrape; ${conditionsHere(r)}`,
         load: `${scrapes} back-to-back scrapes of /metrics on loopback; ${conditionsHere(r)}`,
@@ -385,7 +392,7 @@ describe('kube-state-metrics', () => {
     expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
   });
 
-  test("lists every resource its flags name with the ClusterRole of dist/ (its own ServiceAccount's token)", async () => {
+  test("lists every resource its flags name with the ClusterRole of its manifest (its own ServiceAccount's token)", async () => {
     const resources = r.layout.args.find((a) => a.startsWith('--resources='))!.split('=')[1].split(',');
     const lists = await eventually('a successful list of every watched resource', 30000, async () => {
       const found = samples((await get(`http://127.0.0.1:${r.ports[8081]}/metrics`)).text, 'kube_state_metrics_list_total');
@@ -395,7 +402,7 @@ describe('kube-state-metrics', () => {
     expect(lists.filter((s) => s.labels.result === 'error' && s.value > 0)).toEqual([]);
   });
 
-  test('exports only the allow-listed families, and the ones the rules read carry the objects of dist/', async () => {
+  test('exports only the allow-listed families, and the ones the rules read carry the objects of the cluster', async () => {
     const { text } = await get(`http://127.0.0.1:${r.ports[8080]}/metrics`);
     const families = new Set(familyNames(text));
     // The families the project means to export; the program decides what its --metric-allowlist lets through.
@@ -434,9 +441,9 @@ describe('kube-state-metrics', () => {
       component: 'kube-state-metrics',
       container: 'kube-state-metrics',
       program: `kube-state-metrics ${version('kube-state-metrics')} (built from the Go module at the image's version)`,
-      configuration: 'generated flags from dist/ (Deployment monitoring/kube-state-metrics), its ServiceAccount token and ClusterRole from dist/; a kubeconfig instead of the in-cluster address',
+      configuration: `generated flags (${SOURCE}, Deployment monitoring/kube-state-metrics), a token of its ServiceAccount with its ClusterRole; a kubeconfig instead of the in-cluster address`,
       conditions: {
-        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of dist/ and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}${unconstrained ? `. The same start without a limit: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}` : ''}`,
+        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of the full profile and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}${unconstrained ? `. The same start without a limit: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}` : ''}`,
         load: `${scrapes} scrapes each of /metrics and the telemetry port, back to back on loopback; ${conditionsHere(r)}`,
       },
       method: r.process.method,
@@ -469,7 +476,7 @@ describe('alertmanager', () => {
     expectStartedInTime(r);
   });
 
-  test('starts with the config and flags of dist/ and answers every probe of the Deployment', async () => {
+  test('starts with the config and flags of its manifest and answers every probe of the Deployment', async () => {
     expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
     // The configuration it loaded is the generated one (as Alertmanager re-renders it, with defaults filled in).
     const status = await getJson(`${base}/api/v2/status`);
@@ -520,7 +527,7 @@ describe('alertmanager', () => {
       component: 'alertmanager',
       container: 'alertmanager',
       program: `alertmanager ${version('alertmanager')} (built from the Go module at the image's version)`,
-      configuration: 'generated alertmanager.yml (ConfigMap monitoring/alertmanager-config, no receiver channel enabled by default) and flags from dist/; data directory empty at start',
+      configuration: `generated alertmanager.yml (ConfigMap monitoring/alertmanager-config, no receiver channel enabled by default) and flags (${SOURCE}); data directory empty at start`,
       conditions: {
         idle: `${SETTLE_MS / 1000} s after readiness, no alerts; ${conditionsHere(r)}`,
         load: `${batches} POSTs of ${perBatch} alerts each (${batches * perBatch} alerts, 3 severities) plus 2 for inhibition, and 1 listing, on loopback; ${conditionsHere(r)}`,
@@ -547,7 +554,7 @@ describe('prometheus', () => {
     const meta: Record<string, string> = {
       __meta_kubernetes_namespace: workload.metadata.namespace!,
       __meta_kubernetes_pod_name: `${workload.metadata.name}-0`,
-      __meta_kubernetes_pod_node_name: resolveConfig().storage.nodeName,
+      __meta_kubernetes_pod_node_name: CONFIG.storage.nodeName,
       __meta_kubernetes_pod_phase: 'Running',
       __meta_kubernetes_pod_ip: '127.0.0.1',
       __meta_kubernetes_pod_container_name: containerName,
@@ -561,9 +568,9 @@ describe('prometheus', () => {
   }
 
   /**
-   * prometheus.yml from dist/ with only addresses changed: the pods of node-exporter and
+   * The generated prometheus.yml with only addresses changed: the pods of node-exporter and
    * kube-state-metrics are the local programs (a static target per container port carrying the
-   * labels pod discovery would give, so dist/'s relabel rules run unchanged); every other
+   * labels pod discovery would give, so the generated relabel rules run unchanged); every other
    * Kubernetes discovery goes to the suite's apiserver with the pod's ServiceAccount token file
    * (in the pod, client-go finds the in-cluster address by itself); the self-scrape and the
    * Alertmanager target are the local ports.
@@ -571,8 +578,8 @@ describe('prometheus', () => {
   function prometheusConfigHere(text: string, saDir: string, ports: { self: number; alertmanager: number; nodeExporter: Record<number, number>; ksm: Record<number, number> }): string {
     const config = parse(text);
     const local: Record<string, DistObject> = {
-      'node-exporter': distObjects().find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'node-exporter')!,
-      'kube-state-metrics': distObjects().find((o) => o.kind === 'Deployment' && o.metadata.name === 'kube-state-metrics')!,
+      'node-exporter': distObject('DaemonSet', NAMESPACE, 'node-exporter'),
+      'kube-state-metrics': distObject('Deployment', NAMESPACE, 'kube-state-metrics'),
     };
     const localPorts: Record<string, Record<number, number>> = { 'node-exporter': ports.nodeExporter, 'kube-state-metrics': ports.ksm };
     for (const job of config.scrape_configs) {
@@ -618,7 +625,7 @@ describe('prometheus', () => {
     expectStartedInTime(r);
   });
 
-  test('starts with the config, rules and flags of dist/ and answers every probe of the Deployment', async () => {
+  test('starts with the config, rules and flags of its manifest and answers every probe of the Deployment', async () => {
     expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
   });
 
@@ -636,14 +643,14 @@ describe('prometheus', () => {
     expect(loaded.data.groups.flatMap((g: any) => g.rules).length).toBe(shipped.groups.flatMap((g: any) => g.rules).length);
   });
 
-  test("scrapes node-exporter and kube-state-metrics through dist/'s relabel rules, with their metric filters", async () => {
+  test('scrapes node-exporter and kube-state-metrics through the generated relabel rules, with their metric filters', async () => {
     const targets = await eventually('node-exporter and kube-state-metrics scraped', 90000, async () => {
       const active: any[] = (await getJson(`${base}/api/v1/targets?state=active`)).data.activeTargets;
       const up = (job: string) => active.filter((t) => t.labels.job === job && t.health === 'up');
       return up('node-exporter').length === 1 && up('kube-state-metrics').length === 1 ? active : undefined;
     });
     const nodeExporter = targets.find((t: any) => t.labels.job === 'node-exporter');
-    expect(nodeExporter.labels.instance).toBe(resolveConfig().storage.nodeName);
+    expect(nodeExporter.labels.instance).toBe(CONFIG.storage.nodeName);
     // The telemetry port of kube-state-metrics is not a target: only ports named "metrics" are kept.
     expect(targets.filter((t: any) => t.labels.job === 'kube-state-metrics')).toHaveLength(1);
     const query = async (q: string) => (await getJson(`${base}/api/v1/query?query=${encodeURIComponent(q)}`)).data.result;
@@ -677,7 +684,7 @@ describe('prometheus', () => {
   test('memory idle and while running the queries of the dashboards and alert rules', async () => {
     const rules = parse(distConfigMapData(NAMESPACE, 'prometheus-rules', 'potatostack-alerts.yml'));
     const alertExprs: string[] = rules.groups.flatMap((g: any) => g.rules.map((x: any) => x.expr));
-    const boards = distObjects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'grafana-dashboards')!.data as Record<string, string>;
+    const boards = distObject('ConfigMap', NAMESPACE, 'grafana-dashboards').data as Record<string, string>;
     const dashboardExprs: string[] = Object.values(boards).flatMap((json) =>
       JSON.parse(json)
         .panels.flatMap((p: any) => (p.targets ?? []).filter((t: any) => (t.datasource?.uid ?? p.datasource?.uid ?? 'prometheus') === 'prometheus' && t.expr))
@@ -700,7 +707,7 @@ describe('prometheus', () => {
       container: 'prometheus',
       program: `prometheus ${version('prometheus')} (built from the Go module v0.${Number(version('prometheus').split('.')[0]) * 100 + Number(version('prometheus').split('.')[1])}.${version('prometheus').split('.')[2]}, without the web UI assets)`,
       configuration:
-        'generated prometheus.yml, rules and flags from dist/; scrape targets node-exporter and kube-state-metrics are the local programs, the other discovery jobs watch the suite apiserver (no targets there), alerts go to the local Alertmanager; empty TSDB at start',
+        `generated prometheus.yml, rules and flags (${SOURCE}); scrape targets node-exporter and kube-state-metrics are the local programs, the other discovery jobs watch the suite apiserver (no targets there), alerts go to the local Alertmanager; empty TSDB at start`,
       conditions: {
         idle: `${SETTLE_MS / 1000} s after the checks above (scraping 3 targets every 60 s, rules evaluating); ${conditionsHere(r)}`,
         load: `${exprs.length} distinct queries (${dashboardExprs.length} dashboard panel queries with $namespace = .*, ${alertExprs.length} alert rule expressions), each once as an instant query and once as a 6 h range query with a 60 s step, sequentially on loopback, over the few minutes of data this run scraped; ${conditionsHere(r)}`,
@@ -733,7 +740,7 @@ describe('smartctl-exporter', () => {
     expectStartedInTime(r);
   });
 
-  test('starts with the flags of dist/ and answers every probe of the DaemonSet', async () => {
+  test('starts with the flags of its manifest and answers every probe of the DaemonSet', async () => {
     expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
   });
 
@@ -759,7 +766,7 @@ describe('smartctl-exporter', () => {
       component: 'smartctl-exporter',
       container: 'smartctl-exporter',
       program: `smartctl_exporter ${version('smartctl-exporter')} (built from the Go module at the image's version) with Debian 12's smartctl ${spawnSync('smartctl', ['--version'], { encoding: 'utf8', env: { PATH: `${ENV_PATH.PATH}:/usr/sbin` } }).stdout.split(' ')[1] ?? '?'} (the image has Alpine's)`,
-      configuration: `generated flags from dist/ (DaemonSet monitoring/smartctl-exporter); the configured disks do not exist on this machine: smartctl runs for each and fails to open it (a loop device gives "Unable to detect device type" alike), so no SMART data is read`,
+      configuration: `generated flags (${SOURCE}, DaemonSet monitoring/smartctl-exporter); the configured disks do not exist on this machine: smartctl runs for each and fails to open it (a loop device gives "Unable to detect device type" alike), so no SMART data is read`,
       conditions: {
         idle: `${SETTLE_MS / 1000} s after readiness; no disk present; ${conditionsHere(r)}`,
         load: `${scrapes} back-to-back scrapes of /metrics on loopback, each running smartctl once per configured device (absent disks are retried at every scrape; the smartctl processes count, they run in the container's cgroup); a real disk is read once per ${r.layout.args.find((a) => a.startsWith('--smartctl.interval='))?.split('=')[1]}); ${conditionsHere(r)}`,

@@ -56,7 +56,7 @@ export function layOutContainer(kind: string, namespace: string, name: string, c
       const items: { key: string; path: string }[] = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
       for (const item of items) fs.writeFileSync(path.join(local, item.path), distConfigMapData(namespace, volume.configMap.name, item.key));
       mounts[mount.mountPath] = local;
-      differences.push(`${mount.mountPath}: ConfigMap ${volume.configMap.name} from dist/ in ${local}`);
+      differences.push(`${mount.mountPath}: ConfigMap ${volume.configMap.name} of the manifests in ${local}`);
     } else if (volume.secret) {
       fs.mkdirSync(local);
       const items: { key: string; path: string }[] = volume.secret.items ?? [];
