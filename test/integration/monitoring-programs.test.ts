@@ -155,6 +155,25 @@ function expectStartedInTime(r: Running): void {
   expect(r.start!.wouldRestart ?? 'ready in time').toBe('ready in time');
 }
 
+/**
+ * The checks every program here gets: the binary is the catalog's version, it became ready before
+ * its probes would have made the kubelet restart it, and every probe of its container passes.
+ */
+function startChecks(component: keyof typeof IMAGES, binary: () => string, running: () => Running, versionArgs?: string[]): void {
+  test(`is the catalog's version (${version(component)})`, () => {
+    expect(binaryVersion(binary(), versionArgs)).toBe(version(component));
+  });
+
+  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
+    expectStartedInTime(running());
+  });
+
+  test('answers every probe its manifest defines', async () => {
+    const r = running();
+    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
+  });
+}
+
 /** Idle after settling, then the peak while `load` runs. */
 async function measure(r: Running, load: () => Promise<void>): Promise<{ idle: MemorySample; load: MemorySample }> {
   await sleep(SETTLE_MS);
@@ -262,17 +281,7 @@ describe('node-exporter', () => {
     await ready(r);
   });
 
-  test(`is the catalog's version (${version('node-exporter')})`, () => {
-    expect(binaryVersion(binary())).toBe(version('node-exporter'));
-  });
-
-  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
-    expectStartedInTime(r);
-  });
-
-  test('starts with the flags of its manifest and answers every probe of the DaemonSet', async () => {
-    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
-  });
+  startChecks('node-exporter', binary, () => r);
 
   test('every collector the flags enable scrapes without error', async () => {
     const { text } = await get(`http://127.0.0.1:${r.ports[9100]}/metrics`);
@@ -380,17 +389,7 @@ describe('kube-state-metrics', () => {
     await ready(r);
   });
 
-  test(`is the catalog's version (${version('kube-state-metrics')})`, () => {
-    expect(binaryVersion(binary(), ['version'])).toBe(version('kube-state-metrics'));
-  });
-
-  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
-    expectStartedInTime(r);
-  });
-
-  test('answers every probe of the Deployment', async () => {
-    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
-  });
+  startChecks('kube-state-metrics', binary, () => r, ['version']);
 
   test("lists every resource its flags name with the ClusterRole of its manifest (its own ServiceAccount's token)", async () => {
     const resources = r.layout.args.find((a) => a.startsWith('--resources='))!.split('=')[1].split(',');
@@ -468,16 +467,9 @@ describe('alertmanager', () => {
     await ready(r);
   });
 
-  test(`is the catalog's version (${version('alertmanager')})`, () => {
-    expect(binaryVersion(binary())).toBe(version('alertmanager'));
-  });
+  startChecks('alertmanager', binary, () => r);
 
-  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
-    expectStartedInTime(r);
-  });
-
-  test('starts with the config and flags of its manifest and answers every probe of the Deployment', async () => {
-    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
+  test('runs the generated configuration: its receivers, routes and inhibit rules, gossip off', async () => {
     // The configuration it loaded is the generated one (as Alertmanager re-renders it, with defaults filled in).
     const status = await getJson(`${base}/api/v2/status`);
     const loaded = parse(status.config.original);
@@ -617,17 +609,7 @@ describe('prometheus', () => {
     await ready(r);
   });
 
-  test(`is the catalog's version (${version('prometheus')})`, () => {
-    expect(binaryVersion(binary())).toBe(version('prometheus'));
-  });
-
-  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
-    expectStartedInTime(r);
-  });
-
-  test('starts with the config, rules and flags of its manifest and answers every probe of the Deployment', async () => {
-    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
-  });
+  startChecks('prometheus', binary, () => r);
 
   test("sets GOMEMLIMIT from the container's memory limit, as in the pod", async () => {
     const { text } = await get(`${base}/metrics`);
@@ -732,17 +714,7 @@ describe('smartctl-exporter', () => {
     await ready(r);
   });
 
-  test(`is the catalog's version (${version('smartctl-exporter')})`, () => {
-    expect(binaryVersion(binary())).toBe(version('smartctl-exporter'));
-  });
-
-  test('under its memory limit, becomes ready before its probes would make the kubelet restart it', () => {
-    expectStartedInTime(r);
-  });
-
-  test('starts with the flags of its manifest and answers every probe of the DaemonSet', async () => {
-    expectAllOk(await runAllProbes(r.layout.container, { portMap: r.ports }));
-  });
+  startChecks('smartctl-exporter', binary, () => r);
 
   test('serves /metrics with the configured disks absent here, after asking the real smartctl for each of them', async () => {
     const devices = r.layout.args.filter((a) => a.startsWith('--smartctl.device=')).map((a) => a.split('=')[1]);
