@@ -7,7 +7,7 @@ import { resolveConfig } from '../../lib/config';
 import { overrides } from '../../stack.config';
 import { KSM_METRIC_FAMILIES } from '../../lib/apps/monitoring/kube-state-metrics';
 import { DISKSTATS_DEVICE_EXCLUDE } from '../../lib/apps/monitoring/node-exporter';
-import { RunningApiServer, startApiServer } from './support/apiserver';
+import { RunningControlPlane, startControlPlane } from './support/control-plane';
 import { DistObject, distConfigMapData, distObject, fullProfileObjects, literalEnv, podSpec } from './support/dist';
 import { MemorySample, MeteredProcess, recordFootprint } from './support/footprint';
 import { Kube, rejection } from './support/kube';
@@ -190,7 +190,7 @@ const conditionsHere = (r: Running) =>
 // The suite's kube-apiserver, holding the objects of the full profile that kube-state-metrics
 // and Prometheus's discovery watch, as the cluster would.
 
-let apiserver: RunningApiServer;
+let apiserver: RunningControlPlane;
 let kube: Kube;
 let caFile: string;
 const WATCHED_KINDS = ['Namespace', 'PriorityClass', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'PersistentVolume', 'PersistentVolumeClaim', 'Deployment', 'DaemonSet', 'StatefulSet', 'CronJob', 'Service'];
@@ -234,7 +234,8 @@ async function serviceAccountToken(namespace: string, name: string): Promise<{ t
 }
 
 beforeAll(async () => {
-  apiserver = await startApiServer();
+  // The apiserver alone: objects are stored, no controller or kubelet acts on them.
+  apiserver = await startControlPlane();
   kube = await Kube.connect(apiserver.kubeconfig);
   const admin = parse(fs.readFileSync(apiserver.kubeconfig, 'utf8'));
   caFile = path.join(path.dirname(apiserver.kubeconfig), 'ca.crt');
