@@ -382,7 +382,7 @@ describe('kube-state-metrics', () => {
       await ready(free);
       await sleep(SETTLE_MS);
       unconstrained = free.process.sample();
-      console.log(`kube-state-metrics without a memory limit, ready after ${free.start!.readyAfterMs} ms, ${SETTLE_MS / 1000} s later: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}, RSS ${mib(unconstrained.rss)}`);
+      console.log(`kube-state-metrics without a memory limit, ready after ${free.start!.readyAfterMs} ms, ${SETTLE_MS / 1000} s later: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile ?? 0)}, RSS ${mib(unconstrained.rss)}`);
     } finally {
       await stop(free);
     }
@@ -443,7 +443,7 @@ describe('kube-state-metrics', () => {
       program: `kube-state-metrics ${version('kube-state-metrics')} (built from the Go module at the image's version)`,
       configuration: `generated flags (${SOURCE}, Deployment monitoring/kube-state-metrics), a token of its ServiceAccount with its ClusterRole; a kubeconfig instead of the in-cluster address`,
       conditions: {
-        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of the full profile and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}${unconstrained ? `. The same start without a limit: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile)}` : ''}`,
+        idle: `${SETTLE_MS / 1000} s after readiness, watching the suite's kube-apiserver holding ${objectsCreated} objects of the full profile and ${podsCreated} Pods made from its workload templates; ${conditionsHere(r)}${unconstrained ? `. The same start without a limit: working set ${mib(unconstrained.workingSet)}, anon ${mib(unconstrained.anon)}, mapped files ${mib(unconstrained.mappedFile ?? 0)}` : ''}`,
         load: `${scrapes} scrapes each of /metrics and the telemetry port, back to back on loopback; ${conditionsHere(r)}`,
       },
       method: r.process.method,

@@ -20,8 +20,9 @@ export interface MemorySample {
    * Bytes: file pages mapped into the program (its code and read-only data; cgroup v1
    * total_mapped_file, v2 file_mapped, /proc RssFile). The working set can leave them out while
    * they sit on the inactive list, yet a limit below anon + these makes the program thrash.
+   * Always set by `sample()`; optional for figures put together elsewhere.
    */
-  readonly mappedFile: number;
+  readonly mappedFile?: number;
 }
 
 /** How memory was read: a cgroup of its own (as a container), or /proc of the process tree. */
@@ -221,7 +222,7 @@ export class MeteredProcess {
         workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
         anon: Math.max(this.peakSample.anon, s.anon),
         rss: Math.max(this.peakSample.rss, s.rss),
-        mappedFile: Math.max(this.peakSample.mappedFile, s.mappedFile),
+        mappedFile: Math.max(this.peakSample.mappedFile ?? 0, s.mappedFile ?? 0),
       };
     }, intervalMs);
   }
@@ -235,7 +236,7 @@ export class MeteredProcess {
       workingSet: Math.max(this.peakSample.workingSet, s.workingSet),
       anon: Math.max(this.peakSample.anon, s.anon),
       rss: Math.max(this.peakSample.rss, s.rss),
-      mappedFile: Math.max(this.peakSample.mappedFile, s.mappedFile),
+      mappedFile: Math.max(this.peakSample.mappedFile ?? 0, s.mappedFile ?? 0),
     };
   }
 
@@ -297,7 +298,8 @@ const mib = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
 
 /** A one-line human summary of a measurement, printed by the tests. */
 export function describeMeasurement(m: FootprintMeasurement): string {
-  const f = (s: MemorySample) => `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB, mapped files ${mib(s.mappedFile)} MiB`;
+  const f = (s: MemorySample) =>
+    `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB${s.mappedFile === undefined ? '' : `, mapped files ${mib(s.mappedFile)} MiB`}`;
   return `${m.component}/${m.container} (${m.program}, ${m.method}): idle ${f(m.idle)}; load peak ${f(m.load)}`;
 }
 
@@ -310,7 +312,12 @@ export function recordFootprint(m: FootprintMeasurement): void {
   if (!process.env.WRITE_REPORTS) return;
   const dir = path.join(ROOT, 'reports', 'footprint');
   fs.mkdirSync(dir, { recursive: true });
-  const inMiB = (s: MemorySample) => ({ workingSetMiB: mib(s.workingSet), anonMiB: mib(s.anon), rssMiB: mib(s.rss), mappedFileMiB: mib(s.mappedFile) });
+  const inMiB = (s: MemorySample) => ({
+    workingSetMiB: mib(s.workingSet),
+    anonMiB: mib(s.anon),
+    rssMiB: mib(s.rss),
+    ...(s.mappedFile === undefined ? {} : { mappedFileMiB: mib(s.mappedFile) }),
+  });
   const row = {
     ...m,
     idle: inMiB(m.idle),
