@@ -17,7 +17,7 @@ function databaseClient(db: typeof MARIADB | typeof GITEA_POSTGRES): NextcloudDa
 /**
  * Application zone (`apps`, Pod Security baseline): Nextcloud, Gitea, Kopia and Homepage.
  * Claims, namespace and default-deny come from the platform chart; each app opens only its
- * own flows (ingress controller to its web port, its database, and what the README lists).
+ * own flows (ingress controller to its web port, its database, and what docs/apps.md lists).
  */
 export class AppsChart extends PotatoChart {
   constructor(scope: Construct, id: string, config: PotatoStackConfig) {

@@ -2,19 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
-import { COMPONENT_NAMES, PotatoStackConfig, evidenceOf, evidenceSummary, peakMi, steadyMi } from './config';
+import { COMPONENT_NAMES, ZONES, type PotatoStackConfig, evidenceOf, evidenceSummary, peakMi, steadyMi } from './config';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
 
-/** Generated README sections, keyed by marker name (`<!-- name:start -->` ... `<!-- name:end -->`). */
+/** Generated sections of the docs, keyed by marker name (`<!-- name:start -->` ... `<!-- name:end -->`). */
 export function generatedSections(config: PotatoStackConfig): Record<string, string> {
-  const budget = computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
+  const manifests = manifestsOf(buildApp(config, '/nonexistent-outdir'));
+  const budget = computeBudget(config, manifests);
   return {
     sizing: sizingTable(config),
     budget: `Per component:\n\n${componentTable(budget)}\n\nPer workload:\n\n${budgetTable(budget)}\n\n${budgetSummary(budget, config)}`,
+    zones: zonesTable(),
     'seed-map': seedMapTable(),
     connectivity: connectivityTable(),
-    secrets: secretsTable(secretReferences(config, manifestsOf(buildApp(config, '/nonexistent-outdir')))),
+    secrets: secretsTable(secretReferences(config, manifests)),
   };
 }
 
@@ -28,6 +30,32 @@ export function sizingTable(config: PotatoStackConfig): string {
       lines.push(`| ${component} | ${container} | ${size.requests.memory} / ${size.limits.memory} | ${figures} | ${evidenceSummary(e).replace(/\|/g, '/')} |`);
     }
   }
+  return lines.join('\n');
+}
+
+/** Which file (relative to the repository root) holds which generated sections. */
+export const GENERATED_FILES: Readonly<Record<string, readonly string[]>> = {
+  'docs/budget.md': ['budget', 'sizing'],
+  'docs/architecture.md': ['zones', 'connectivity', 'seed-map'],
+  'docs/secrets.md': ['secrets'],
+};
+
+/** Each generated file as it is on disk and as `npm run docs` would write it. */
+export function renderDocs(config: PotatoStackConfig, root = path.join(__dirname, '..')): Array<{ file: string; current: string; rendered: string }> {
+  const sections = generatedSections(config);
+  const missing = Object.keys(sections).filter((name) => !Object.values(GENERATED_FILES).some((names) => names.includes(name)));
+  if (missing.length > 0) throw new Error(`generated sections without a file in GENERATED_FILES: ${missing.join(', ')}`);
+  return Object.entries(GENERATED_FILES).map(([file, names]) => {
+    const current = fs.readFileSync(path.join(root, file), 'utf8');
+    const own = Object.fromEntries(names.map((name) => [name, sections[name]]));
+    return { file, current, rendered: renderSections(file, current, own) };
+  });
+}
+
+/** The namespaces of the zones with their Pod Security level and why a zone needs more than `restricted`. */
+export function zonesTable(): string {
+  const lines = ['| namespace | zone | Pod Security enforced | why not `restricted` |', '|---|---|---|---|'];
+  for (const zone of Object.values(ZONES)) lines.push(`| \`${zone.namespace}\` | ${zone.title} | \`${zone.enforce}\` | ${zone.reason ?? '-'} |`);
   return lines.join('\n');
 }
 
@@ -91,12 +119,12 @@ export function connectivityTable(file = path.join(__dirname, '..', 'docs', 'exp
   return [...doc.flows.map((f) => `- **${f.id}**: ${f.flow}`), '', ...lines].join('\n');
 }
 
-/** The README with every generated section replaced; throws when a marker pair is missing. */
-export function renderReadme(readme: string, sections: Record<string, string>): string {
-  let result = readme;
+/** `text` (the content of `file`) with each named section replaced; throws when a marker pair is missing. */
+export function renderSections(file: string, text: string, sections: Record<string, string>): string {
+  let result = text;
   for (const [name, body] of Object.entries(sections)) {
     const pattern = new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(<!-- ${name}:end -->)`);
-    if (!pattern.test(result)) throw new Error(`README.md has no <!-- ${name}:start --> / <!-- ${name}:end --> markers`);
+    if (!pattern.test(result)) throw new Error(`${file} has no <!-- ${name}:start --> / <!-- ${name}:end --> markers`);
     result = result.replace(pattern, (_m, start: string, end: string) => `${start}${body}\n${end}`);
   }
   return result;

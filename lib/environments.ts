@@ -36,7 +36,13 @@ export function stagingOverrides(board: PotatoStackOverrides = {}): PotatoStackO
   const domain = board.domain ?? DEFAULT_CONFIG.domain;
   return overlay(board as Record<string, unknown>, {
     domain: `staging.${domain}`,
-    storage: { nodeName: 'k3d-potatostack-server-0', mainPath: '/var/lib/potatostack-staging/main', cachePath: '/var/lib/potatostack-staging/cache' },
+    storage: {
+      nodeName: 'k3d-potatostack-server-0',
+      mainPath: '/var/lib/potatostack-staging/main',
+      cachePath: '/var/lib/potatostack-staging/cache',
+      // On a laptop the "disks" are plain folders of the k3d node.
+      mountRoots: ['/var/lib/potatostack-staging'],
+    },
     monitoring: { lokiRetention: '24h', prometheus: { retentionTime: '7d', retentionSize: '1GB' } },
     gitops: { repository: { path: STAGING_OUTDIR } },
   }) as PotatoStackOverrides;

@@ -1,9 +1,10 @@
-// Regenerates the generated sections of README.md (budget table, seed mapping, ...).
+// Regenerates the generated sections of the docs (budget, zones, flows, seed map, Secrets); see GENERATED_FILES.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../lib/config';
-import { generatedSections, renderReadme } from '../lib/docs';
+import { renderDocs } from '../lib/docs';
 import { overrides } from '../stack.config';
 
-const file = path.join(__dirname, '..', 'README.md');
-fs.writeFileSync(file, renderReadme(fs.readFileSync(file, 'utf8'), generatedSections(resolveConfig(overrides))));
+for (const { file, current, rendered } of renderDocs(resolveConfig(overrides))) {
+  if (rendered !== current) fs.writeFileSync(path.join(__dirname, '..', file), rendered);
+}

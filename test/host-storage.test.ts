@@ -33,7 +33,10 @@ test('is valid POSIX shell', () => {
 
 test('refuses to run when a disk is not a mount point, and creates nothing', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-host-'));
-  const config = resolveConfig({ storage: { mainPath: path.join(dir, 'main'), cachePath: path.join(dir, 'cache') } });
+  // Temporary folders are not valid mount points for synth (they are on the root file system), so
+  // the config is built past validation: the script must refuse them on its own.
+  const defaults = resolveConfig();
+  const config = { ...defaults, storage: { ...defaults.storage, mainPath: path.join(dir, 'main'), cachePath: path.join(dir, 'cache') } };
   fs.mkdirSync(config.storage.mainPath);
   fs.mkdirSync(config.storage.cachePath);
   fs.writeFileSync(path.join(dir, 'prepare.sh'), hostPreparationScript(config));

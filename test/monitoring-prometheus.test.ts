@@ -365,9 +365,8 @@ describe('monitoring.prometheus validation', () => {
   });
 });
 
-describe('README section', () => {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Monitoring and alerts'), readme.indexOf('## Seed components'));
+describe('docs/monitoring.md', () => {
+  const section = fs.readFileSync(path.join(__dirname, '..', 'docs', 'monitoring.md'), 'utf8');
 
   test('lists every alert rule of the default stack with its severity', () => {
     expect(section.length).toBeGreaterThan(1000);

@@ -300,22 +300,15 @@ describe('AppService LoadBalancer props', () => {
   });
 });
 
-describe('README', () => {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const start = readme.indexOf('## Ingress, TLS and the nginx-proxy-manager mode');
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-
-  test('the section sits before the seed map', () => {
-    expect(start).toBeGreaterThan(0);
-    expect(start).toBeLessThan(readme.indexOf('## Seed components'));
-  });
+describe('docs/ingress.md', () => {
+  const section = fs.readFileSync(path.join(__dirname, '..', 'docs', 'ingress.md'), 'utf8');
 
   test('lists every web UI host and says how to provide the certificate and disable Traefik', () => {
     const { domain, ingress } = resolveConfig();
     for (const ui of WEB_UIS) expect([ui.title, section.includes(`\`${ui.subdomain}.${domain}\``)]).toEqual([ui.title, true]);
     expect(section).toContain(`kubectl -n kube-system create secret tls ${ingress.tlsSecretName}`);
     expect(section).toContain('--disable=traefik');
-    expect(section).toContain(`create secret generic ${NPM_ADMIN_SECRET}`);
+    expect(section).toContain(`Secret \`${NPM_ADMIN_SECRET}\``);
     expect(section).toContain(String(PUBLISHED_SSH_PORT));
   });
 });

@@ -110,7 +110,6 @@ describe('ingress.traefikChart', () => {
     [30, 'k3s never bundled chart 30'],
     [42, 'newer than every chart'],
     [40.5, 'one of the Traefik chart majors'],
-    ['41', 'one of the Traefik chart majors'],
   ])('refuses %j naming the prop, the value and what is allowed', (value, reason) => {
     let error: unknown;
     try {
@@ -123,6 +122,10 @@ describe('ingress.traefikChart', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^ingress\\.traefikChart: ${JSON.stringify(value).replace(/"/g, "'").replace('.', '\\.')} is not allowed; expected one of the Traefik chart majors k3s bundles: 34, 37, 38, 39, 40, 41`));
     expect(problems[0]).toContain(reason);
+  });
+
+  test('refuses "41" (a string) through the type check of every prop', () => {
+    expect(() => resolveConfig({ ingress: { traefikChart: '41' as unknown as TraefikChartMajor } })).toThrow(/ingress\.traefikChart: '41' is not allowed; expected a number$/m);
   });
 });
 

@@ -15,7 +15,7 @@ import type { WebAppProps } from '../constructs';
 
 export const DOZZLE_NAME = 'dozzle';
 export const DOZZLE_PORT = 8080;
-/** Secret with Dozzle's user list; created by the operator (see the README), never synthesized. */
+/** Secret with Dozzle's user list; created by the operator (see docs/management.md), never synthesized. */
 export const DOZZLE_USERS_SECRET = 'dozzle-users';
 /** Key of that Secret: a Dozzle `users.yml` with bcrypt password hashes. */
 export const DOZZLE_USERS_KEY = 'users.yml';

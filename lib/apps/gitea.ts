@@ -51,7 +51,7 @@ export interface GiteaProps {
 /**
  * Gitea (rootless image, uid 1000) configured entirely through GITEA__section__KEY env, which
  * the image's entrypoint writes into app.ini at every start. Install is locked: the first
- * admin is created with `gitea admin user create` (see README).
+ * admin is created with `gitea admin user create` (see docs/apps.md).
  *
  * app.ini sits on the claim (not /etc/gitea, the image's default): a subPath folder would be
  * created root-owned by the kubelet, and Gitea writes generated JWT secrets back into it.

@@ -12,7 +12,7 @@ import type { ZoneName } from './zones';
 export interface ComponentSpec {
   /** Namespace zone it runs in (`kube-system` for k3s's own Traefik, `flux-system` for Flux). */
   readonly zone: ZoneName | ExternalNamespace;
-  /** One-line description, used in reports and the README. */
+  /** One-line description, used in reports and the docs. */
   readonly description: string;
   /** On unless the operator (or the profile) turns it off. */
   readonly enabledByDefault: boolean;

@@ -28,6 +28,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
     nodeName: 'potato',
     mainPath: '/mnt/seconddrive',
     cachePath: '/mnt/cachehdd',
+    mountRoots: ['/mnt', '/media', '/srv'],
   },
   network: {
     podCidr: '10.42.0.0/16',

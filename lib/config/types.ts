@@ -32,6 +32,14 @@ export interface StorageConfig {
   readonly mainPath: string;
   /** Absolute mount point of the cache HDD. @default '/mnt/cachehdd' */
   readonly cachePath: string;
+  /**
+   * Folders the disks may be mounted below: `mainPath` and `cachePath` must each lie strictly
+   * inside one of them. Anything else is taken for a folder of the SD card's root file system.
+   * None of them may be `/`. Whether a disk really is mounted is checked on the node (host
+   * preparation script, `potatostack preflight`).
+   * @default ['/mnt', '/media', '/srv'] (the Filesystem Hierarchy Standard's places for mounted file systems)
+   */
+  readonly mountRoots: readonly string[];
 }
 
 /** Address ranges the policies and apps need to know. */

@@ -1,4 +1,5 @@
 import { isIpv4Cidr } from './cidr';
+import { DEFAULT_CONFIG } from './defaults';
 import { COMPONENTS, COMPONENT_DEPENDENCIES, COMPONENT_NAMES, INGRESS_COMPONENTS } from './components';
 import { checkGitOps } from './gitops';
 import { FLOATING_TAGS, IMAGE_REFERENCE_PATTERN } from './images';
@@ -10,6 +11,7 @@ import { checkTraefikChart } from './traefik-chart';
 import { checkPrometheusAndAlerts } from './prometheus';
 import { CPU_FORMAT_HINT, MEMORY_FORMAT_HINT, cpuMillis, memoryBytes } from './quantity';
 import type { PotatoStackConfig } from './types';
+import { STORAGE_CLASSES, VOLUMES, hostPathOf, type VolumeSpec } from './volumes';
 import { checkVpn } from './vpn';
 
 /** A config that cannot be synthesized; `problems` lists every finding, one per prop. */
@@ -24,6 +26,7 @@ export class ConfigError extends Error {
 export type Report = (prop: string, value: unknown, allowed: string) => void;
 
 export function describe(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
 }
 
@@ -39,23 +42,122 @@ function isTimeZone(value: string): boolean {
   }
 }
 
-function isMountPath(value: string): boolean {
-  return /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(value) && !value.split('/').some((part) => part === '..' || part === '.');
+type ValueKind = 'string' | 'number' | 'boolean' | 'list' | 'object' | 'null';
+
+function kindOf(value: unknown): ValueKind | undefined {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'list';
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean' || type === 'object' ? type : undefined;
+}
+
+const KIND_HINTS: Readonly<Record<ValueKind, string>> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  list: 'a list',
+  object: 'an object of settings',
+  null: 'null',
+};
+
+/**
+ * The generic type check: every value of the merged config has the type of its default
+ * (`shape`), lists element by element against the default's first element. It runs before the
+ * specific checks, which may then rely on the types (an array where a path belongs would
+ * otherwise crash them or slip into the manifests). Props whose default is undefined are left
+ * to their own checks; keys an open map adds take the shape of the map's first default entry.
+ */
+export function checkShapes(shape: unknown, value: unknown, prop: string, report: Report): void {
+  const expected = kindOf(shape);
+  if (expected === undefined || value === undefined) return;
+  const actual = kindOf(value);
+  if (actual !== expected) {
+    report(prop, value, KIND_HINTS[expected]);
+    return;
+  }
+  if (expected === 'number' && !Number.isFinite(value)) {
+    report(prop, value, 'a finite number');
+  } else if (expected === 'list') {
+    const [element] = shape as unknown[];
+    (value as unknown[]).forEach((item, i) => checkShapes(element, item, `${prop}[${i}]`, report));
+  } else if (expected === 'object') {
+    const base = shape as Record<string, unknown>;
+    const sibling = Object.values(base)[0];
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      checkShapes(key in base ? base[key] : sibling, item, prop ? `${prop}.${key}` : key, report);
+    }
+  }
+}
+
+/** An absolute folder path without a trailing slash, `.`/`..` segments or doubled slashes. */
+function isAbsoluteFolder(value: string): boolean {
+  return /^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(value) && !value.split('/').some((part) => part === '..' || part === '.') && !value.includes('//');
 }
 
 function checkStorage(config: PotatoStackConfig, report: Report): void {
   const { storage } = config;
   if (!DNS_NAME.test(storage.nodeName)) report('storage.nodeName', storage.nodeName, 'a Kubernetes node name (lowercase DNS name)');
+  storage.mountRoots.forEach((root, i) => {
+    if (!isAbsoluteFolder(root)) report(`storage.mountRoots[${i}]`, root, "an absolute folder other than '/' (no trailing slash, no '..'), such as '/mnt'");
+  });
+  const roots = storage.mountRoots.filter(isAbsoluteFolder);
+  if (storage.mountRoots.length === 0) report('storage.mountRoots', storage.mountRoots, "at least one folder the disks are mounted below, such as ['/mnt']");
   for (const prop of ['mainPath', 'cachePath'] as const) {
     const value = storage[prop];
-    if (!isMountPath(value)) {
-      report(`storage.${prop}`, value, "an absolute mount point such as '/mnt/seconddrive' (no trailing slash, no '..', not '/')");
+    if (!isAbsoluteFolder(value) || !roots.some((root) => value.startsWith(`${root}/`))) {
+      report(
+        `storage.${prop}`,
+        value,
+        `the absolute path of a disk's mount point inside ${roots.join(', ') || 'storage.mountRoots'}, such as '/mnt/seconddrive' (no trailing slash, no '..'); any other folder is on the SD card (storage.mountRoots lists where disks are mounted)`,
+      );
     }
   }
   const [main, cache] = [storage.mainPath, storage.cachePath];
   if (main === cache || main.startsWith(`${cache}/`) || cache.startsWith(`${main}/`)) {
     report('storage.cachePath', cache, `a mount point separate from storage.mainPath ('${main}'): the two HDDs are different disks`);
   }
+  for (const problem of volumeFolderConflicts(VOLUMES.filter((v) => config.components[v.component].enabled), storage)) {
+    report(problem.prop, problem.value, problem.allowed);
+  }
+}
+
+function ownerOf(volume: VolumeSpec): string {
+  return `${volume.uid}:${volume.gid} mode ${volume.mode}`;
+}
+
+/**
+ * Volumes whose host folders collide: a folder outside its disk, or two writable volumes on
+ * one folder (or one inside the other) with different owners. The host preparation script
+ * would give the folder one owner and mode, and the other app could not write (or could
+ * write into the first app's data). Read-only volumes never set an owner, so they collide
+ * with nothing.
+ */
+export function volumeFolderConflicts(
+  volumes: readonly VolumeSpec[],
+  storage: { mainPath: string; cachePath: string },
+): Array<{ prop: string; value: unknown; allowed: string }> {
+  const problems: Array<{ prop: string; value: unknown; allowed: string }> = [];
+  for (const volume of volumes) {
+    if (volume.folder.startsWith('/') || volume.folder.split('/').some((part) => part === '..' || part === '.')) {
+      problems.push({ prop: `volume ${volume.name}`, value: volume.folder, allowed: `a folder relative to the ${volume.disk} disk (${STORAGE_CLASSES[volume.disk]}), without '..'` });
+    }
+  }
+  const writable = volumes.filter((v) => !v.readOnly);
+  for (let i = 0; i < writable.length; i++) {
+    for (let j = i + 1; j < writable.length; j++) {
+      const [a, b] = [writable[i], writable[j]];
+      const [pathA, pathB] = [hostPathOf(a, storage), hostPathOf(b, storage)];
+      const relation = pathA === pathB ? 'the same host folder as' : pathB.startsWith(`${pathA}/`) || pathA.startsWith(`${pathB}/`) ? 'a host folder nested with that of' : undefined;
+      if (relation && ownerOf(a) !== ownerOf(b)) {
+        problems.push({
+          prop: `volume ${b.name}`,
+          value: pathB,
+          allowed: `a host folder of its own: it is ${relation} volume ${a.name} ('${pathA}'), with a different owner (${ownerOf(b)} vs ${ownerOf(a)})`,
+        });
+      }
+    }
+  }
+  return problems;
 }
 
 function checkNetwork(config: PotatoStackConfig, report: Report): void {
@@ -191,6 +293,9 @@ function checkMonitoring(config: PotatoStackConfig, report: Report): void {
 export function validateConfig(config: PotatoStackConfig): string[] {
   const problems: string[] = [];
   const report: Report = (prop, value, allowed) => problems.push(`${prop}: ${describe(value)} is not allowed; expected ${allowed}`);
+  checkShapes(DEFAULT_CONFIG, config, '', report);
+  // The specific checks below assume the default's types.
+  if (problems.length > 0) return problems;
   if (typeof config.domain !== 'string' || !DNS_NAME.test(config.domain) || !config.domain.includes('.')) {
     report('domain', config.domain, "a lowercase DNS domain with at least two labels, such as 'potato.lan'");
   }

@@ -57,6 +57,12 @@ export const VOLUMES: readonly VolumeSpec[] = [
   { name: 'soulseek', component: 'slskd', zone: 'vpn', disk: 'cache', folder: 'soulseek', capacity: '80Gi', uid: 1000, gid: 1000, mode: '0775' },
 ];
 
+/** Absolute host path of a layout volume under the configured disk mount points. */
+export function hostPathOf(spec: VolumeSpec, storage: { readonly mainPath: string; readonly cachePath: string }): string {
+  const root = spec.disk === 'main' ? storage.mainPath : storage.cachePath;
+  return spec.folder ? `${root}/${spec.folder}` : root;
+}
+
 /** The volume of a given name; throws for a name that is not in the layout. */
 export function volumeSpec(name: string): VolumeSpec {
   const spec = VOLUMES.find((v) => v.name === name);

@@ -85,7 +85,7 @@ export interface VpnCacheCleanupConfig {
 
 /**
  * The VPN zone: gluetun's provider settings and the P2P apps behind it. Credentials never
- * live here: they come from the Secrets `vpn-credentials` and `slskd` (see the README).
+ * live here: they come from the Secrets `vpn-credentials` and `slskd` (see docs/vpn.md).
  */
 export interface VpnConfig {
   /** gluetun `VPN_SERVICE_PROVIDER`, one of GLUETUN_PROVIDERS. @default 'surfshark' */

@@ -1,13 +1,9 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { STORAGE_CLASSES, VolumeSpec, ZONES } from '../config';
+import { STORAGE_CLASSES, VolumeSpec, ZONES, hostPathOf } from '../config';
 import { PotatoChart } from './chart';
 
-/** Absolute host path of a layout volume under the configured disk mount points. */
-export function hostPathOf(spec: VolumeSpec, storage: { mainPath: string; cachePath: string }): string {
-  const root = spec.disk === 'main' ? storage.mainPath : storage.cachePath;
-  return spec.folder ? `${root}/${spec.folder}` : root;
-}
+export { hostPathOf } from '../config';
 
 /**
  * A folder on an HDD as a static hostPath PV plus the one claim bound to it. `Directory`

@@ -1,5 +1,4 @@
-import { VOLUMES, VolumeSpec, PotatoStackConfig } from '../config';
-import { hostPathOf } from '../constructs/storage';
+import { VOLUMES, VolumeSpec, PotatoStackConfig, hostPathOf } from '../config';
 
 /** The layout volumes of the enabled components. */
 export function enabledVolumes(config: PotatoStackConfig): VolumeSpec[] {

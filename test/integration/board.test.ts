@@ -17,7 +17,6 @@ import * as path from 'node:path';
 import { BoardNode, K3sPod, boardNode } from '../../lib/board-node';
 import { computeBudget, podUsages } from '../../lib/budget';
 import { ComponentName, PotatoStackConfig, PotatoStackOverrides, componentOfContainer, resolveConfig } from '../../lib/config';
-import { cidrRange, numberToIpv4 } from '../../lib/config/cidr';
 import { memoryBytes, toMi } from '../../lib/config/quantity';
 import { secretReferences } from '../../lib/docs';
 import { buildApp, manifestsOf, synthesize } from '../../lib/stack';
@@ -31,14 +30,14 @@ import {
   list,
   pendingPods,
   serviceEndpointProblems,
+  startBoard,
+  startK3sPods,
   unboundClaims,
   unreadyWorkloads,
   waitUntil,
 } from './support/board';
-import { RunningControlPlane, RunningProcess, startControlPlane } from './support/control-plane';
-import { installCrds } from './support/crds';
+import { RunningControlPlane, RunningProcess } from './support/control-plane';
 import { Kube, KubeObject, loadManifests, rejection } from './support/kube';
-import { startKwok } from './support/kwok';
 import { ROOT } from './support/tools';
 
 const Mi = 1024 ** 2;
@@ -76,34 +75,7 @@ class Board {
   }
 
   async start(): Promise<void> {
-    const { config } = this.scenario;
-    this.plane = await startControlPlane({ controllers: true });
-    this.kube = await Kube.connect(this.plane.kubeconfig);
-    console.log(`[${this.scenario.title}] control plane (apiserver, controller-manager, scheduler) ready in ${this.plane.startupMs} ms`);
-    // What k3s brings: the Traefik and Helm controller CRDs, the node, its own pods.
-    await installCrds(this.kube, this.objects);
-    const created = await this.kube.create({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: this.node.name, labels: { ...this.node.labels } },
-      spec: {},
-      // A Node takes its status on create; kwok keeps it and adds conditions and addresses.
-      status: { capacity: { ...this.node.capacity }, allocatable: { ...this.node.allocatable }, nodeInfo: { architecture: 'arm64', operatingSystem: 'linux' } },
-    });
-    if (created.status !== 201) throw new Error(`creating Node ${this.node.name}: ${rejection(created)}`);
-    const [podRangeStart] = cidrRange(config.network.podCidr);
-    const [nodeRangeStart] = cidrRange(config.network.nodeCidr ?? config.network.lanCidr);
-    this.kwok = await startKwok(this.plane.kubeconfig, { nodeName: this.node.name, podCidr: `${numberToIpv4(podRangeStart)}/24`, nodeIp: numberToIpv4(nodeRangeStart + 2) });
-    await waitUntil('the node becomes Ready and schedulable', async () => {
-      const live = await get(this.kube, `/api/v1/nodes/${this.node.name}`);
-      const ready = (live?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-      return ready && (live.spec.taints ?? []).length === 0 ? [] : [`Node ${this.node.name}: ready ${ready}, taints ${JSON.stringify(live?.spec?.taints ?? [])}`];
-    });
-    // The ServiceAccount admission plugin needs the namespace's `default` ServiceAccount.
-    await waitUntil('kube-system/default ServiceAccount', async () => ((await get(this.kube, '/api/v1/namespaces/kube-system/serviceaccounts/default')) ? [] : ['missing']));
-    // k3s's add-ons run before anything is applied; Traefik's pod follows our values, and its
-    // priority class comes with dist/ (see the apply test).
-    await this.startK3sPods((p) => p.priorityClassName.startsWith('system-'));
+    Object.assign(this, await startBoard(this.scenario.title, this.scenario.config, this.objects, this.node));
   }
 
   async stop(): Promise<void> {
@@ -112,20 +84,8 @@ class Board {
   }
 
   /** k3s's own pods (not in dist/), as pause pods with the requests and priorities boardNode gives them. */
-  async startK3sPods(which: (pod: K3sPod) => boolean): Promise<void> {
-    for (const pod of this.node.k3sPods.filter(which)) {
-      const result = await this.kube.create({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: pod.name, namespace: pod.namespace, labels: { 'app.kubernetes.io/name': pod.name, 'potatostack.io/simulates': 'k3s-pod' } },
-        spec: {
-          automountServiceAccountToken: false,
-          priorityClassName: pod.priorityClassName,
-          containers: [{ name: pod.name, image: 'registry.k8s.io/pause:3.10', resources: { requests: { memory: `${pod.memoryRequest}`, cpu: `${pod.cpuRequest}m` } } }],
-        },
-      });
-      if (result.status !== 201) throw new Error(`creating the stand-in for k3s's ${pod.name}: ${rejection(result)}`);
-    }
+  startK3sPods(which: (pod: K3sPod) => boolean): Promise<void> {
+    return startK3sPods(this.kube, this.node, which);
   }
 
   kubectl(args: string[], input?: string) {

@@ -14,7 +14,10 @@ import { hostPathOf } from '../../lib/constructs/storage';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-disks-'));
 const mainPath = path.join(root, 'seconddrive');
 const cachePath = path.join(root, 'cachehdd');
-const config = resolveConfig({ profile: 'full', storage: { mainPath, cachePath } });
+// Synth accepts only mount points below /mnt, /media or /srv; the tmpfs stand-ins live in a
+// temporary folder, so the config is built past validation (the script itself is under test).
+const defaults = resolveConfig({ profile: 'full' });
+const config = { ...defaults, storage: { ...defaults.storage, mainPath, cachePath } };
 const script = path.join(root, 'prepare-storage.sh');
 
 beforeAll(() => {

@@ -129,7 +129,7 @@ function nodeRules(config: PotatoStackConfig): RuleGroup {
         for: t.memoryFor,
         severity: 'warning',
         summary: `Memory use above ${t.memoryUsedPercent} % on {{ $labels.instance }}`,
-        description: `{{ $labels.instance }} has used {{ printf "%.1f" $value }} % of its memory for ${t.memoryFor}. The Pods dashboard shows which containers grew; the memory budget in the README lists every request and limit.`,
+        description: `{{ $labels.instance }} has used {{ printf "%.1f" $value }} % of its memory for ${t.memoryFor}. The Pods dashboard shows which containers grew; the memory budget in docs/budget.md lists every request and limit.`,
         kpi: 'memory > 90 %',
       },
       ...rootFsRules,

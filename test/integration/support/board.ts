@@ -1,6 +1,72 @@
 import { spawnSync, SpawnSyncReturns } from 'node:child_process';
+import type { BoardNode, K3sPod } from '../../../lib/board-node';
+import type { PotatoStackConfig } from '../../../lib/config';
+import { cidrRange, numberToIpv4 } from '../../../lib/config/cidr';
+import { RunningControlPlane, RunningProcess, startControlPlane } from './control-plane';
+import { installCrds } from './crds';
 import { Kube, KubeObject, rejection } from './kube';
+import { startKwok } from './kwok';
 import { requireTool } from './tools';
+
+/** A running simulated board: the control plane with its controllers, kwok as the node's kubelet. */
+export interface SimulatedBoard {
+  readonly plane: RunningControlPlane;
+  readonly kwok: RunningProcess;
+  readonly kube: Kube;
+}
+
+/**
+ * Starts the simulated board for a stack: the real control plane with its controllers, the CRDs
+ * k3s brings for `objects`, the Node `node` describes (kwok keeps it Ready and plays its pods),
+ * and k3s's own system pods.
+ */
+export async function startBoard(title: string, config: PotatoStackConfig, objects: readonly KubeObject[], node: BoardNode): Promise<SimulatedBoard> {
+  const plane = await startControlPlane({ controllers: true });
+  const kube = await Kube.connect(plane.kubeconfig);
+  console.log(`[${title}] control plane (apiserver, controller-manager, scheduler) ready in ${plane.startupMs} ms`);
+  // What k3s brings: the Traefik and Helm controller CRDs, the node, its own pods.
+  await installCrds(kube, objects);
+  const created = await kube.create({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: node.name, labels: { ...node.labels } },
+    spec: {},
+    // A Node takes its status on create; kwok keeps it and adds conditions and addresses.
+    status: { capacity: { ...node.capacity }, allocatable: { ...node.allocatable }, nodeInfo: { architecture: 'arm64', operatingSystem: 'linux' } },
+  });
+  if (created.status !== 201) throw new Error(`creating Node ${node.name}: ${rejection(created)}`);
+  const [podRangeStart] = cidrRange(config.network.podCidr);
+  const [nodeRangeStart] = cidrRange(config.network.nodeCidr ?? config.network.lanCidr);
+  const kwok = await startKwok(plane.kubeconfig, { nodeName: node.name, podCidr: `${numberToIpv4(podRangeStart)}/24`, nodeIp: numberToIpv4(nodeRangeStart + 2) });
+  await waitUntil('the node becomes Ready and schedulable', async () => {
+    const live = await get(kube, `/api/v1/nodes/${node.name}`);
+    const ready = (live?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+    return ready && (live.spec.taints ?? []).length === 0 ? [] : [`Node ${node.name}: ready ${ready}, taints ${JSON.stringify(live?.spec?.taints ?? [])}`];
+  });
+  // The ServiceAccount admission plugin needs the namespace's `default` ServiceAccount.
+  await waitUntil('kube-system/default ServiceAccount', async () => ((await get(kube, '/api/v1/namespaces/kube-system/serviceaccounts/default')) ? [] : ['missing']));
+  // k3s's add-ons run before anything is applied; Traefik's pod follows our values, and its
+  // priority class comes with dist/.
+  await startK3sPods(kube, node, (p) => p.priorityClassName.startsWith('system-'));
+  return { plane, kwok, kube };
+}
+
+/** k3s's own pods (not in dist/), as pause pods with the requests and priorities boardNode gives them. */
+export async function startK3sPods(kube: Kube, node: BoardNode, which: (pod: K3sPod) => boolean): Promise<void> {
+  for (const pod of node.k3sPods.filter(which)) {
+    const result = await kube.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: pod.name, namespace: pod.namespace, labels: { 'app.kubernetes.io/name': pod.name, 'potatostack.io/simulates': 'k3s-pod' } },
+      spec: {
+        automountServiceAccountToken: false,
+        priorityClassName: pod.priorityClassName,
+        containers: [{ name: pod.name, image: 'registry.k8s.io/pause:3.10', resources: { requests: { memory: `${pod.memoryRequest}`, cpu: `${pod.cpuRequest}m` } } }],
+      },
+    });
+    if (result.status !== 201) throw new Error(`creating the stand-in for k3s's ${pod.name}: ${rejection(result)}`);
+  }
+}
 
 /** kubectl, one minor version from the control plane's 1.34 (its supported skew). */
 export function kubectlBinary(): string {

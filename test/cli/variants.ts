@@ -1,0 +1,24 @@
+import type { PotatoStackOverrides } from '../../lib/config';
+
+/** Configs that together synthesize every kind of object and every Secret reference the stack has. */
+export const STACK_VARIANTS: ReadonlyArray<[string, PotatoStackOverrides]> = [
+  ['default (board-2gb)', {}],
+  ['full profile', { profile: 'full' }],
+  ['full profile in nginx-proxy-manager mode', { profile: 'full', ingress: { mode: 'nginx-proxy-manager' } }],
+  ['full profile, optional monitoring on', { profile: 'full', components: { netdata: { enabled: true }, thanos: { enabled: true } } }],
+  [
+    'full profile, every alert receiver, OpenVPN',
+    {
+      profile: 'full',
+      vpn: { type: 'openvpn' },
+      monitoring: {
+        alerts: {
+          email: { enabled: true, smtpHost: 'smtp.example.org', smtpPort: 465, from: 'potato@example.org', to: 'me@example.org', username: 'potato' },
+          telegram: { enabled: true, chatId: -1001234567890 },
+          slack: { enabled: true, channel: '#alerts' },
+          discord: { enabled: true },
+        },
+      },
+    },
+  ],
+];
