@@ -9,7 +9,6 @@ import { KubeStateMetrics } from '../lib/apps/monitoring/kube-state-metrics';
 import { Loki } from '../lib/apps/monitoring/loki';
 import { Netdata } from '../lib/apps/monitoring/netdata';
 import { NodeExporter } from '../lib/apps/monitoring/node-exporter';
-import { SmartctlExporter } from '../lib/apps/monitoring/smartctl-exporter';
 import { ThanosQuery } from '../lib/apps/monitoring/thanos';
 
 /**
@@ -26,7 +25,6 @@ export class MonitoringChart extends PotatoChart {
     if (this.enabled('fluent-bit')) new FluentBit(this, 'fluent-bit');
     if (this.enabled('node-exporter')) new NodeExporter(this, 'node-exporter');
     if (this.enabled('kube-state-metrics')) new KubeStateMetrics(this, 'kube-state-metrics');
-    if (this.enabled('smartctl-exporter')) new SmartctlExporter(this, 'smartctl-exporter');
     if (this.enabled('netdata')) new Netdata(this, 'netdata');
     if (this.enabled('thanos')) new ThanosQuery(this, 'thanos');
   }

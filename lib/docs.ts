@@ -2,7 +2,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
-import { COMPONENT_NAMES, ZONES, type PotatoStackConfig, evidenceOf, evidenceSummary, peakMi, steadyMi } from './config';
+import {
+  COMPONENT_NAMES,
+  EXTERNAL_IMAGE_EVIDENCE,
+  IMAGE_EVIDENCE,
+  type ImageEvidence,
+  ZONES,
+  type PotatoStackConfig,
+  evidenceOf,
+  evidenceSummary,
+  peakMi,
+  steadyMi,
+} from './config';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
 
@@ -17,6 +28,7 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
     'seed-map': seedMapTable(),
     connectivity: connectivityTable(),
     secrets: secretsTable(secretReferences(config, manifests)),
+    images: imageEvidenceTables(),
   };
 }
 
@@ -33,10 +45,27 @@ export function sizingTable(config: PotatoStackConfig): string {
   return lines.join('\n');
 }
 
+const cell = (text: string) => text.replace(/\|/g, '/');
+
+/** The catalog's arm64 evidence, then the images other tools install, then what is left to confirm. */
+export function imageEvidenceTables(
+  catalog: Readonly<Record<string, ImageEvidence>> = IMAGE_EVIDENCE,
+  external: Readonly<Record<string, ImageEvidence & { installedBy: string }>> = EXTERNAL_IMAGE_EVIDENCE,
+): string {
+  const lines = ['| catalog name | image | linux/arm64 | upstream source | what it shows |', '|---|---|---|---|---|'];
+  for (const [name, row] of Object.entries(catalog)) lines.push(`| ${name} | \`${row.image}\` | ${row.arm64} | ${cell(row.source)} | ${cell(row.shows)} |`);
+  lines.push('', 'Installed by another tool, sized and patched by the stack:', '', '| image | installed by | linux/arm64 | upstream source | what it shows |', '|---|---|---|---|---|');
+  for (const row of Object.values(external)) lines.push(`| \`${row.image}\` | \`${row.installedBy}\` | ${row.arm64} | ${cell(row.source)} | ${cell(row.shows)} |`);
+  const unconfirmed = [...Object.values(catalog), ...Object.values(external)].filter((row) => row.arm64 === 'unconfirmed');
+  lines.push('', unconfirmed.length ? 'Unconfirmed (check that the tag lists linux/arm64 before you rely on it, for example `docker manifest inspect IMAGE`):' : 'Every image is confirmed.', '');
+  for (const row of unconfirmed) lines.push(`- \`${row.image}\``);
+  return lines.join('\n');
+}
+
 /** Which file (relative to the repository root) holds which generated sections. */
 export const GENERATED_FILES: Readonly<Record<string, readonly string[]>> = {
   'docs/budget.md': ['budget', 'sizing'],
-  'docs/architecture.md': ['zones', 'connectivity', 'seed-map'],
+  'docs/architecture.md': ['zones', 'connectivity', 'seed-map', 'images'],
   'docs/secrets.md': ['secrets'],
 };
 

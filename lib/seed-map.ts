@@ -32,7 +32,7 @@ export const SEED_MAP: readonly SeedMapping[] = [
   { seed: 'promtail', implementation: 'replaced by fluent-bit (Promtail is end of life)', where: 'charts/monitoring.ts' },
   { seed: 'node-exporter', implementation: 'node-exporter DaemonSet', where: 'charts/monitoring.ts' },
   { seed: 'cadvisor', implementation: "not deployed: the kubelet already serves cAdvisor metrics, Prometheus scrapes them", where: 'charts/monitoring.ts' },
-  { seed: 'smartctl-exporter', implementation: 'smartctl-exporter DaemonSet for the two HDDs', where: 'charts/monitoring.ts' },
+  { seed: 'smartctl-exporter', implementation: "replaced (its image has no arm64 build): Debian's smartmontools timer on the storage node writes SMART data, node-exporter's textfile collector serves it", where: 'lib/host/smart.ts' },
   { seed: 'netdata', implementation: 'optional (`components.netdata.enabled`), off: it does not fit the default budget', where: 'charts/monitoring.ts' },
   { seed: 'thanos', implementation: 'optional (`components.thanos.enabled`), off by default', where: 'charts/monitoring.ts' },
   { seed: 'Docker networks (security zones)', implementation: 'one namespace per zone with Pod Security labels and default-deny NetworkPolicies', where: 'charts/platform.ts' },

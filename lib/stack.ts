@@ -9,7 +9,7 @@ import { ManagementChart } from '../charts/management';
 import { VpnChart } from '../charts/vpn';
 import { MonitoringChart } from '../charts/monitoring';
 import { BudgetError, BudgetReport, computeBudget } from './budget';
-import { PotatoStackConfig } from './config';
+import { PotatoStackConfig, assertImagesRunOnArm64 } from './config';
 import { GITOPS_FOLDER, annotateForGitOps, gitopsFiles } from './gitops';
 import { hostFiles } from './host/setup';
 
@@ -36,13 +36,15 @@ export function manifestsOf(app: App): any[] {
 }
 
 /**
- * Builds, checks the memory budget, and writes dist/: the manifests at the top level (apply them
+ * Builds, checks that every image has a linux/arm64 build and the memory budget, and writes dist/: the manifests at the top level (apply them
  * without --recursive), the board's own files in dist/host/ and, with Flux or ArgoCD enabled,
  * their objects and per-chart kustomizations in dist/gitops/.
  */
 export function synthesize(config: PotatoStackConfig, outdir = 'dist'): BudgetReport {
   const app = buildApp(config, outdir);
-  const budget = computeBudget(config, manifestsOf(app));
+  const manifests = manifestsOf(app);
+  assertImagesRunOnArm64(manifests);
+  const budget = computeBudget(config, manifests);
   if (budget.problems.length > 0) throw new BudgetError(budget, config);
   fs.rmSync(outdir, { recursive: true, force: true });
   app.synth();

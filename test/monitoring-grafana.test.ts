@@ -103,13 +103,13 @@ describe('dashboards', () => {
 
   test('SMART, backups and VPN dashboards read their sources', () => {
     const boards = dashboards(fullConfig());
-    expect(expressionsOf(boards['smart.json']).join()).toContain('smartctl_device_smart_status');
+    expect(expressionsOf(boards['smart.json']).join()).toContain('smartmon_device_smart_healthy');
     expect(expressionsOf(boards['backups.json']).join()).toContain('kube_cronjob_status_last_successful_time{namespace="apps", cronjob=~"kopia.*"}');
     expect(expressionsOf(boards['vpn.json']).join()).toContain('{namespace="vpn", container="gluetun"}');
   });
 
   test('dashboards of disabled components are left out', () => {
-    const files2 = boardFiles(synth({ components: { 'smartctl-exporter': { enabled: false }, kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } } }));
+    const files2 = boardFiles(synth({ monitoring: { smart: false }, components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } } }));
     expect(Object.keys(files2).sort()).toEqual(['node.json', 'pods.json']);
   });
 

@@ -1,7 +1,8 @@
 import { App } from 'cdk8s';
 import { PotatoStackOverrides } from '../lib/config';
 import { PotatoChart, SECURITY_EXCEPTION_ANNOTATION } from '../lib/constructs';
-import { DISKSTATS_DEVICE_EXCLUDE, MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
+import { DISKSTATS_DEVICE_EXCLUDE, MOUNT_POINTS_EXCLUDE, NODE_EXPORTER_COLLECTORS, NodeExporter, TEXTFILE_MOUNT, nodeExporterArgs } from '../lib/apps/monitoring/node-exporter';
+import { SMART_TEXTFILE_DIR } from '../lib/host/smart';
 import { Manifest, find, fullConfig } from './helpers';
 
 function synth(overrides: PotatoStackOverrides = {}): Manifest[] {
@@ -29,11 +30,12 @@ test('the container itself stays non-root, capability-free and read-only', () =>
   expect(pod.automountServiceAccountToken).toBe(false);
 });
 
-test('host /proc, /sys and / mounted read-only; / propagates later HDD mounts', () => {
+test('host /proc, /sys, / and the textfile folder mounted read-only; / propagates later HDD mounts', () => {
   expect(pod.volumes).toEqual([
     { name: 'proc', hostPath: { path: '/proc', type: 'Directory' } },
     { name: 'sys', hostPath: { path: '/sys', type: 'Directory' } },
     { name: 'root', hostPath: { path: '/', type: 'Directory' } },
+    { name: 'textfile', hostPath: { path: SMART_TEXTFILE_DIR, type: 'DirectoryOrCreate' } },
   ]);
   for (const m of container.volumeMounts) expect([m.name, m.readOnly]).toEqual([m.name, true]);
   expect(container.volumeMounts.find((m: any) => m.name === 'root')).toMatchObject({ mountPath: '/host/root', mountPropagation: 'HostToContainer' });
@@ -44,7 +46,7 @@ test('default collectors off, only the listed ones on', () => {
   const args: string[] = container.args;
   expect(args).toContain('--collector.disable-defaults');
   const enabled = args.filter((a) => /^--collector\.[a-z_]+$/.test(a) && a !== '--collector.disable-defaults').map((a) => a.replace('--collector.', ''));
-  expect(enabled.sort()).toEqual([...NODE_EXPORTER_COLLECTORS].sort());
+  expect(enabled.sort()).toEqual([...NODE_EXPORTER_COLLECTORS, 'textfile'].sort());
   for (const heavy of ['systemd', 'processes', 'arp', 'ipvs', 'netclass', 'btrfs', 'zfs']) expect(enabled).not.toContain(heavy);
   expect(enabled).toEqual(expect.arrayContaining(['filesystem', 'meminfo', 'cpu', 'diskstats']));
 });
@@ -82,4 +84,19 @@ test('no collector gets both an include and an exclude filter (node-exporter ref
   expect(both).toEqual([]);
   // diskstats' exclude flag has a non-empty default, so even an include alone would clash.
   expect(args.some((a) => a.startsWith('--collector.diskstats.device-include'))).toBe(false);
+});
+
+describe('SMART data through the textfile collector (monitoring.smart)', () => {
+  test('reads the folder the host timer writes, mounted on its own', () => {
+    expect(container.args).toEqual(expect.arrayContaining(['--collector.textfile', `--collector.textfile.directory=${TEXTFILE_MOUNT}`]));
+    expect(container.volumeMounts).toContainEqual({ name: 'textfile', mountPath: TEXTFILE_MOUNT, readOnly: true });
+  });
+
+  test.each([
+    ['monitoring.smart off', { monitoring: { smart: false } }],
+  ])('%s: no textfile collector, no folder', (_name, overrides) => {
+    const other = find(synth(overrides), 'DaemonSet', 'node-exporter').spec.template.spec;
+    expect(other.containers[0].args.filter((a: string) => a.startsWith('--collector.textfile'))).toEqual([]);
+    expect(other.volumes.map((v: any) => v.name)).toEqual(['proc', 'sys', 'root']);
+  });
 });

@@ -43,7 +43,7 @@ function metricNames(expr: string): string[] {
   const withoutStrings = expr.replace(/"[^"]*"/g, '""');
   return [...withoutStrings.matchAll(/\b([a-zA-Z_][a-zA-Z0-9_]*)\s*(?=\{|\[|\)|$|\s|>|<|=|\*|\/|-|\+)/g)]
     .map((m) => m[1])
-    .filter((n) => /^(kube|node|container|kubelet|traefik|kopia|smartctl|alertmanager|prometheus|up)(_|$)/.test(n));
+    .filter((n) => /^(kube|node|container|kubelet|traefik|kopia|smartmon|alertmanager|prometheus|up)(_|$)/.test(n));
 }
 
 describe('Prometheus workload', () => {
@@ -303,11 +303,31 @@ describe('alert rules', () => {
   });
 
   test('rules of disabled components are left out', () => {
-    const names = alertRuleGroups(fullConfig({ components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false }, 'smartctl-exporter': { enabled: false } } }))
+    const names = alertRuleGroups(fullConfig({ components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } }, monitoring: { smart: false } }))
       .flatMap((g) => g.rules)
       .map((r) => r.alert);
-    for (const gone of ['BackupTooOld', 'VpnDown', 'SmartDeviceFailing']) expect(names).not.toContain(gone);
+    for (const gone of ['BackupTooOld', 'VpnDown', 'SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartDataStale']) expect(names).not.toContain(gone);
     expect(names).toContain('NodeMemoryHigh');
+  });
+
+  test('the SMART rules follow node-exporter, which serves the host\'s SMART file', () => {
+    const names = (overrides: PotatoStackOverrides) => alertRuleGroups(fullConfig(overrides)).flatMap((g) => g.rules).map((r) => r.alert);
+    const smart = ['SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartDataStale'];
+    expect(names({})).toEqual(expect.arrayContaining(smart));
+    expect(names({ components: { 'node-exporter': { enabled: false } } }).filter((n) => smart.includes(n))).toEqual([]);
+  });
+
+  test('the SMART rules read the metric names of the host collector', () => {
+    const smartRules = rules.filter((r) => r.alert?.startsWith('Smart'));
+    expect(smartRules.map((r) => r.alert).sort()).toEqual(['SmartDataStale', 'SmartDeviceFailing', 'SmartSectorsDegrading']);
+    const names = smartRules.flatMap((r) => r.expr.match(/\b(smartmon|node_textfile)_[a-z_]+/g) ?? []);
+    expect([...new Set(names)].sort()).toEqual([
+      'node_textfile_mtime_seconds',
+      'smartmon_current_pending_sector_raw_value',
+      'smartmon_device_smart_healthy',
+      'smartmon_offline_uncorrectable_raw_value',
+      'smartmon_reallocated_sector_ct_raw_value',
+    ]);
   });
 
   test('every kube_* family the rules read is exported by kube-state-metrics', () => {

@@ -222,13 +222,6 @@ export const COMPONENTS = {
     priority: 'potatostack-alerting',
     containers: { 'kube-state-metrics': sized('kube-state-metrics', '5m', '200m') },
   },
-  'smartctl-exporter': {
-    zone: 'monitoring',
-    description: 'smartctl-exporter for the two HDDs (DaemonSet)',
-    enabledByDefault: true,
-    priority: 'potatostack-alerting',
-    containers: { 'smartctl-exporter': sized('smartctl-exporter', '5m', '200m') },
-  },
   netdata: {
     zone: 'monitoring',
     description: 'Netdata (optional, does not fit the default budget)',

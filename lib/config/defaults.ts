@@ -59,7 +59,7 @@ export const DEFAULT_CONFIG: PotatoStackConfig = {
   monitoring: {
     grafanaAdminSecret: 'grafana-admin',
     lokiRetention: '30d',
-    smartctlDevices: ['/dev/sda', '/dev/sdb'],
+    smart: true,
     prometheus: DEFAULT_PROMETHEUS,
     alerts: DEFAULT_ALERT_RECEIVERS,
   },

@@ -139,7 +139,6 @@ export const EVIDENCE: Readonly<Record<string, Evidence>> = {
   'fluent-bit': published('fluent-bit 4', [15, 30], [30, 60], 'M', ['aws/eks-charts#277 (25.7 MiB idle)', 'fluent/fluent-bit#6079 (62Mi with no data)']),
   'node-exporter': published('node-exporter 1.9', [12, 20], [20, 30], 'M', ['prometheus/container_exporter#17 (13-15 MB)']),
   'kube-state-metrics': published('kube-state-metrics 2.16', [20, 35], [35, 55], 'M', ['kubernetes/kube-state-metrics#1308 (19M idle on minikube; ~80 MiB small clusters)']),
-  'smartctl-exporter': published('smartctl-exporter 0.14', [10, 16], [15, 25], 'L', ['none published; a small Go exporter that runs smartctl per scrape']),
   netdata: published('Netdata v2', [250, 300], [300, 400], 'L', ['ARCHITECTURE.md: 250 MiB and more']),
   'thanos-sidecar': published('Thanos 0.39 sidecar', [30, 60], [60, 120], 'L', ['no published figure found; a Go gRPC proxy in front of the Prometheus TSDB']),
   'source-controller': published('Flux source-controller 1.x, one GitRepository', [50, 80], [80, 150], 'L', [

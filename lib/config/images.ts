@@ -1,6 +1,6 @@
 /**
  * The image catalog: every image the stack runs, pinned to an exact version that publishes
- * linux/arm64. Workloads can only name an entry of this catalog, so an update bot (or Diun's
+ * linux/arm64 (the evidence of each is in lib/config/image-evidence.ts). Workloads can only name an entry of this catalog, so an update bot (or Diun's
  * notification and a one-line edit) bumps a version in exactly one place.
  */
 export const DEFAULT_IMAGES = {
@@ -27,7 +27,6 @@ export const DEFAULT_IMAGES = {
   'fluent-bit': 'cr.fluentbit.io/fluent/fluent-bit:4.0.9',
   'node-exporter': 'quay.io/prometheus/node-exporter:v1.9.1',
   'kube-state-metrics': 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.16.0',
-  'smartctl-exporter': 'quay.io/prometheuscommunity/smartctl-exporter:v0.14.0',
   netdata: 'docker.io/netdata/netdata:v2.6.3',
   thanos: 'quay.io/thanos/thanos:v0.39.2',
 } as const;

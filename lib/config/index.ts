@@ -7,6 +7,7 @@ import { ConfigError, describe, validateConfig } from './validate';
 export * from './types';
 export * from './components';
 export * from './images';
+export * from './image-evidence';
 export * from './volumes';
 export * from './zones';
 export * from './vpn';

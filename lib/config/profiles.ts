@@ -30,7 +30,6 @@ export const PROFILES = {
       'fluent-bit',
       'node-exporter',
       'kube-state-metrics',
-      'smartctl-exporter',
     ],
   },
   full: {

@@ -160,11 +160,13 @@ export interface MonitoringConfig {
    */
   readonly lokiRetention: string;
   /**
-   * Block devices smartctl-exporter reads SMART data from (on the storage node). Stable
-   * `/dev/disk/by-id/...` paths survive USB re-enumeration better than `/dev/sdX`.
-   * @default ['/dev/sda', '/dev/sdb']
+   * SMART health of the HDDs, read on the storage node itself: dist/host/setup-host.sh installs
+   * Debian's smartmontools and its SMART timer, which writes the disks' health every 15 minutes
+   * into node-exporter's textfile directory; node-exporter serves it, the SMART alert rules and
+   * the dashboard read it (docs/monitoring.md). Takes effect while node-exporter is enabled.
+   * @default true
    */
-  readonly smartctlDevices: readonly string[];
+  readonly smart: boolean;
   /** Prometheus retention and scrape interval. */
   readonly prometheus: PrometheusSettings;
   /** Alertmanager's receivers (email, Telegram, Slack, Discord), each off until enabled. */

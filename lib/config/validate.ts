@@ -275,18 +275,6 @@ function checkMonitoring(config: PotatoStackConfig, report: Report): void {
     // Loki deletes whole index periods (24h), so shorter or fractional retention is not honoured.
     report('monitoring.lokiRetention', monitoring.lokiRetention, "a duration of whole days such as '30d', '4w' or '720h' (at least 24h, a multiple of 24h)");
   }
-  const devices = monitoring.smartctlDevices;
-  if (!Array.isArray(devices) || devices.length === 0) {
-    report('monitoring.smartctlDevices', devices, "a non-empty list of block devices such as ['/dev/sda', '/dev/sdb']");
-  } else {
-    devices.forEach((device, i) => {
-      if (typeof device !== 'string' || !/^\/dev\/[A-Za-z0-9._:/-]+$/.test(device) || device.split('/').includes('..')) {
-        report(`monitoring.smartctlDevices[${i}]`, device, "a device path under /dev such as '/dev/sda' or '/dev/disk/by-id/usb-...'");
-      } else if (devices.indexOf(device) !== i) {
-        report(`monitoring.smartctlDevices[${i}]`, device, 'each device listed once');
-      }
-    });
-  }
 }
 
 /** Every problem of a fully resolved config, each naming the prop, the value and what is allowed. */

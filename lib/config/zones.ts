@@ -43,7 +43,7 @@ export const ZONES: Readonly<Record<ZoneName, Zone>> = {
     namespace: 'monitoring',
     title: 'Monitoring',
     enforce: 'privileged',
-    reason: 'node-exporter reads host namespaces, smartctl-exporter needs raw disk access, and fluent-bit reads the root-only pod logs from a host folder',
+    reason: 'node-exporter uses the host network and PID namespaces and reads host folders, and fluent-bit reads the root-only pod logs from a host folder',
   },
   management: {
     namespace: 'management',

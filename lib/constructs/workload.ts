@@ -23,7 +23,15 @@ export type PodVolume =
       /** Mount only these keys, each as its own file; a key missing from the Secret then blocks the pod with an event naming it. @default every key */
       readonly items?: readonly { readonly key: string; readonly path: string }[];
     }
-  | { readonly name: string; readonly hostPath: string; readonly type: 'Directory' | 'File' | 'CharDevice' | 'BlockDevice' | 'Socket' };
+  | {
+      readonly name: string;
+      readonly hostPath: string;
+      /**
+       * `DirectoryOrCreate` only for a folder of the root file system that a node may lack (never for
+       * HDD data: a disk that is not mounted must stop the pod, not let it write to the SD card).
+       */
+      readonly type: 'Directory' | 'DirectoryOrCreate' | 'File' | 'CharDevice' | 'BlockDevice' | 'Socket';
+    };
 
 /** The identity of a pod: who it runs as when no container overrides it. */
 export interface RunAs {

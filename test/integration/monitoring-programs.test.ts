@@ -702,57 +702,8 @@ describe('prometheus', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-describe('smartctl-exporter', () => {
-  const binary = () => requireTool('smartctl_exporter', 'SMARTCTL_EXPORTER_BIN');
-  let r: Running;
-
-  beforeAll(async () => {
-    requireTool('smartctl', 'SMARTCTL', ['/usr/sbin/smartctl']);
-    const layout = layOutContainer('DaemonSet', NAMESPACE, 'smartctl-exporter', 'smartctl-exporter');
-    const port = await freePort();
-    r = start('smartctl-exporter', binary(), layout, replaceFlag(layout.args, '--web.listen-address', `127.0.0.1:${port}`), { 9633: port });
-    console.log(`smartctl-exporter differs from the pod in: ${layout.differences.join('; ')}`);
-    await ready(r);
-  });
-
-  startChecks('smartctl-exporter', binary, () => r);
-
-  test('serves /metrics with the configured disks absent here, after asking the real smartctl for each of them', async () => {
-    const devices = r.layout.args.filter((a) => a.startsWith('--smartctl.device=')).map((a) => a.split('=')[1]);
-    expect(devices.length).toBeGreaterThan(0);
-    const { status, text } = await get(`http://127.0.0.1:${r.ports[9633]}/metrics`);
-    expect(status).toBe(200);
-    expect(samples(text, 'smartctl_devices')[0]?.value).toBe(devices.length);
-    for (const device of devices.filter((d) => !fs.existsSync(d))) {
-      // smartctl itself answered for the device (exit status 2: it could not open it), and no made-up series appear.
-      expect(r.process.log).toContain(`Smartctl open device: ${device} failed`);
-      expect(samples(text, 'smartctl_device_smart_status').filter((x) => x.labels.device === path.basename(device))).toEqual([]);
-    }
-  });
-
-  test('memory idle and while scraped', async () => {
-    const scrapes = 30;
-    const m = await measure(r, async () => {
-      for (let i = 0; i < scrapes; i++) expect((await get(`http://127.0.0.1:${r.ports[9633]}/metrics`)).status).toBe(200);
-    });
-    recordFootprint({
-      component: 'smartctl-exporter',
-      container: 'smartctl-exporter',
-      program: `smartctl_exporter ${version('smartctl-exporter')} (built from the Go module at the image's version) with Debian 12's smartctl ${spawnSync('smartctl', ['--version'], { encoding: 'utf8', env: { PATH: `${ENV_PATH.PATH}:/usr/sbin` } }).stdout.split(' ')[1] ?? '?'} (the image has Alpine's)`,
-      configuration: `generated flags (${SOURCE}, DaemonSet monitoring/smartctl-exporter); the configured disks do not exist on this machine: smartctl runs for each and fails to open it (a loop device gives "Unable to detect device type" alike), so no SMART data is read`,
-      conditions: {
-        idle: `${SETTLE_MS / 1000} s after readiness; no disk present; ${conditionsHere(r)}`,
-        load: `${scrapes} back-to-back scrapes of /metrics on loopback, each running smartctl once per configured device (absent disks are retried at every scrape; the smartctl processes count, they run in the container's cgroup); a real disk is read once per ${r.layout.args.find((a) => a.startsWith('--smartctl.interval='))?.split('=')[1]}); ${conditionsHere(r)}`,
-      },
-      method: r.process.method,
-      ...m,
-    });
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
 describe('a stopped program fails its probes (the probe checks can fail)', () => {
-  test.each(['node-exporter', 'kube-state-metrics', 'alertmanager', 'prometheus', 'smartctl-exporter'])('%s', async (name) => {
+  test.each(['node-exporter', 'kube-state-metrics', 'alertmanager', 'prometheus'])('%s', async (name) => {
     const r = live(name);
     await stop(r);
     const results = await runAllProbes(r.layout.container, { portMap: r.ports });

@@ -7,6 +7,8 @@ import type { PotatoStackOverrides } from '../../lib/config';
 import { renderAlertmanagerConfig } from '../../lib/apps/monitoring/alertmanager';
 import { prometheusConfig } from '../../lib/apps/monitoring/prometheus-config';
 import { BACKUP_JOBS, RULE_FILE_NAME, THRESHOLDS, renderAlertRules } from '../../lib/apps/monitoring/rules';
+import { TEXTFILE_MOUNT } from '../../lib/apps/monitoring/node-exporter';
+import { SMART_DATA_MAX_AGE_SECONDS, SMART_TEXTFILE, SMARTMON_METRICS, rawValueMetric } from '../../lib/host/smart';
 import { find, fullConfig, synthFull } from '../helpers';
 
 /**
@@ -75,9 +77,10 @@ const ALL_RECEIVERS: PotatoStackOverrides = {
 
 const VARIANTS: Record<string, PotatoStackOverrides> = {
   default: {},
-  'nginx-proxy-manager mode, no kopia/vpn/smartctl': {
+  'nginx-proxy-manager mode, no kopia/vpn/SMART': {
     ingress: { mode: 'nginx-proxy-manager' },
-    components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false }, 'smartctl-exporter': { enabled: false } },
+    components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } },
+    monitoring: { smart: false },
   },
 };
 
@@ -333,10 +336,40 @@ function ruleCases(): Case[] {
     {
       name: 'a failing SMART self-assessment is critical',
       series: [
-        { series: 'smartctl_device_smart_status{device="sda", instance="potato"}', values: constant(0, 20) },
-        { series: 'smartctl_device_smart_status{device="sdb", instance="potato"}', values: constant(1, 20) },
+        { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sda", type="sat", instance="potato"}`, values: constant(0, 20) },
+        { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sdb", type="sat", instance="potato"}`, values: constant(1, 20) },
       ],
-      checks: [firing('SmartDeviceFailing', '10m', 'critical', ', device="sda"'), quiet('SmartDeviceFailing', '10m', ', device="sdb"')],
+      checks: [firing('SmartDeviceFailing', '10m', 'critical', ', disk="/dev/sda"'), quiet('SmartDeviceFailing', '10m', ', disk="/dev/sdb"')],
+    },
+    {
+      name: 'a growing sector count warns and names its attribute; a steady non-zero one does not',
+      series: [
+        { series: `${rawValueMetric('reallocated_sector_ct')}{disk="/dev/sda", type="sat", smart_id="5", instance="potato"}`, values: `${constant(0, 60)} ${constant(8, 60)}` },
+        { series: `${rawValueMetric('current_pending_sector')}{disk="/dev/sdb", type="sat", smart_id="197", instance="potato"}`, values: constant(3, 120) },
+      ],
+      checks: [
+        firing('SmartSectorsDegrading', '100m', 'warning', ', disk="/dev/sda", attribute="reallocated_sector_ct"'),
+        quiet('SmartSectorsDegrading', '50m'),
+        quiet('SmartSectorsDegrading', '100m', ', disk="/dev/sdb"'),
+      ],
+    },
+    {
+      name: 'SMART data older than its limit warns; data the timer keeps writing does not',
+      series: [
+        // The file's modification time stays at 0 (stale) on one node and follows the clock on the other.
+        { series: `node_textfile_mtime_seconds{file="${TEXTFILE_MOUNT}/${SMART_TEXTFILE}", instance="stale"}`, values: constant(0, 120) },
+        { series: `node_textfile_mtime_seconds{file="${TEXTFILE_MOUNT}/${SMART_TEXTFILE}", instance="fresh"}`, values: '0+60x120' },
+      ],
+      checks: [
+        firing('SmartDataStale', `${SMART_DATA_MAX_AGE_SECONDS / 60 + 20}m`, 'warning', ', instance="stale"'),
+        quiet('SmartDataStale', `${SMART_DATA_MAX_AGE_SECONDS / 60 - 5}m`),
+        quiet('SmartDataStale', `${SMART_DATA_MAX_AGE_SECONDS / 60 + 20}m`, ', instance="fresh"'),
+      ],
+    },
+    {
+      name: 'no SMART file at all (the host timer never ran) warns',
+      series: [{ series: 'up{job="node-exporter", instance="potato"}', values: constant(1, 40) }],
+      checks: [firing('SmartDataStale', '20m', 'warning'), quiet('SmartDataStale', '10m')],
     },
     {
       name: 'the VPN pod not available is a critical VpnDown',

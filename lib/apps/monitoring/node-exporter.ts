@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { PotatoStackConfig, ZONES } from '../../config';
-import { NodeDaemonSet, PotatoChart, goMemLimit, httpProbe } from '../../constructs';
+import { NodeDaemonSet, PodVolume, PotatoChart, goMemLimit, httpProbe } from '../../constructs';
+import { SMART_TEXTFILE_DIR, smartEnabled } from '../../host/smart';
 
 const NAMESPACE = ZONES.monitoring.namespace;
 export const NODE_EXPORTER_PORT = 9100;
@@ -24,6 +25,7 @@ export const NODE_EXPORTER_COLLECTORS = [
   'vmstat', // OOM kills, swapping
   'thermal_zone', // SoC temperature
 ] as const;
+// The textfile collector joins them while SMART data is on (monitoring.smart).
 
 /**
  * Mount points never worth a series: pseudo file systems and the per-pod mounts of kubelet,
@@ -43,6 +45,12 @@ export const MOUNT_POINTS_EXCLUDE = '^/(dev|proc|run|sys|var/lib/kubelet/.+|var/
 export const DISKSTATS_DEVICE_EXCLUDE = '^(z?ram[0-9]+|loop[0-9]+|fd[0-9]+|sr[0-9]+|dm-[0-9]+|md[0-9]+|(h|s|v|xv)d[a-z]+[0-9]+|mmcblk[0-9]+(p[0-9]+|boot[0-9]+|rpmb)|nvme[0-9]+n[0-9]+p[0-9]+)$';
 const FS_TYPES_EXCLUDE = '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$';
 
+/**
+ * Where the container sees the host's textfile directory (SMART data written by the host's
+ * smartmontools timer, lib/host/smart.ts), mounted read-only on its own.
+ */
+export const TEXTFILE_MOUNT = '/host/textfile';
+
 /** Flags; the HDD mount points must survive the exclude pattern, or the disk alerts go blind. */
 export function nodeExporterArgs(config: PotatoStackConfig): string[] {
   for (const mount of [config.storage.mainPath, config.storage.cachePath]) {
@@ -59,6 +67,7 @@ export function nodeExporterArgs(config: PotatoStackConfig): string[] {
     `--collector.filesystem.fs-types-exclude=${FS_TYPES_EXCLUDE}`,
     `--collector.diskstats.device-exclude=${DISKSTATS_DEVICE_EXCLUDE}`,
     '--collector.netdev.device-exclude=^(veth.*|cni.*|flannel.*|lo)$',
+    ...(smartEnabled(config) ? ['--collector.textfile', `--collector.textfile.directory=${TEXTFILE_MOUNT}`] : []),
   ];
 }
 
@@ -72,6 +81,15 @@ export class NodeExporter extends Construct {
     const chart = PotatoChart.of(this);
     const name = 'node-exporter';
     const size = chart.size('node-exporter', 'node-exporter');
+    const smart = smartEnabled(chart.config);
+    const volumes: PodVolume[] = [
+      { name: 'proc', hostPath: '/proc', type: 'Directory' },
+      { name: 'sys', hostPath: '/sys', type: 'Directory' },
+      { name: 'root', hostPath: '/', type: 'Directory' },
+      // Created empty on a node without the SMART timer (an added agent), so the collector finds
+      // an empty folder there instead of reporting a read error at every scrape.
+      ...(smart ? [{ name: 'textfile', hostPath: SMART_TEXTFILE_DIR, type: 'DirectoryOrCreate' as const }] : []),
+    ];
     new NodeDaemonSet(this, 'DaemonSet', {
       name,
       namespace: NAMESPACE,
@@ -99,6 +117,7 @@ export class NodeExporter extends Construct {
             { volume: 'sys', path: '/host/sys', readOnly: true },
             // HostToContainer: an HDD mounted after the pod started still shows up for the filesystem collector.
             { volume: 'root', path: '/host/root', readOnly: true, mountPropagation: 'HostToContainer' },
+            ...(smart ? [{ volume: 'textfile', path: TEXTFILE_MOUNT, readOnly: true }] : []),
           ],
           probes: {
             readiness: httpProbe('/', NODE_EXPORTER_PORT),
@@ -106,11 +125,7 @@ export class NodeExporter extends Construct {
           },
         },
       ],
-      volumes: [
-        { name: 'proc', hostPath: '/proc', type: 'Directory' },
-        { name: 'sys', hostPath: '/sys', type: 'Directory' },
-        { name: 'root', hostPath: '/', type: 'Directory' },
-      ],
+      volumes,
     });
   }
 }

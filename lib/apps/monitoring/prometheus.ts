@@ -27,7 +27,6 @@ import { NODE_EXPORTER_PORT } from './node-exporter';
 import { ALERTMANAGER_APP, ALERTMANAGER_PORT, MONITORING_NAMESPACE, PROMETHEUS_APP, PROMETHEUS_PORT } from './peers';
 import { CONTAINER_PATHS, prometheusConfig } from './prometheus-config';
 import { RULE_FILE_NAME, renderAlertRules } from './rules';
-import { SMARTCTL_PORT } from './smartctl-exporter';
 import { thanosSidecarContainer } from './thanos';
 
 const CONFIG_DIR = '/etc/prometheus/config';
@@ -67,7 +66,6 @@ export function podScrapeTargets(config: PotatoStackConfig): { component: Compon
   const monitoring = (app: string): Peer => ({ app, namespace: MONITORING_NAMESPACE });
   const targets: { component: ComponentName; peer: Peer; port: number }[] = [
     { component: 'kube-state-metrics', peer: monitoring('kube-state-metrics'), port: KSM_METRICS_PORT },
-    { component: 'smartctl-exporter', peer: monitoring('smartctl-exporter'), port: SMARTCTL_PORT },
     { component: 'fluent-bit', peer: monitoring('fluent-bit'), port: FLUENT_BIT_HTTP_PORT },
     { component: 'loki', peer: monitoring('loki'), port: LOKI_PORT },
     { component: 'grafana', peer: monitoring('grafana'), port: GRAFANA_PORT },

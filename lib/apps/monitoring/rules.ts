@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { PotatoStackConfig, VOLUMES, Disk, RULE_LOOKBACK_DAYS } from '../../config';
 import { VPN_POD } from '../../names';
+import { SECTOR_ATTRIBUTES, SMARTMON_METRICS, SMART_DATA_MAX_AGE_SECONDS, SMART_TEXTFILE_MTIME, rawValueMetric, smartEnabled } from '../../host/smart';
 
 /** The seed's KPI table, plus what the issue adds; every rule names the one it serves. */
 export type SeedKpi =
@@ -177,23 +178,36 @@ function storageRules(config: PotatoStackConfig): RuleGroup {
     description: `The volume of {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is {{ printf "%.1f" $value }} % full.`,
     kpi: 'PV filling up',
   });
-  if (config.components['smartctl-exporter'].enabled) {
+  if (smartEnabled(config)) {
+    // SMART data comes from the host's smartmontools timer through node-exporter's textfile collector (lib/host/smart.ts).
     rules.push(
       {
         alert: 'SmartDeviceFailing',
-        expr: 'smartctl_device_smart_status == 0',
+        expr: `${SMARTMON_METRICS.healthy} == 0`,
         for: '5m',
         severity: 'critical',
-        summary: 'Disk {{ $labels.device }} fails its SMART health check',
-        description: 'smartctl reports that {{ $labels.device }} on {{ $labels.instance }} FAILED its overall health self-assessment. Check that the last backup is good and replace the disk.',
+        summary: 'Disk {{ $labels.disk }} fails its SMART health check',
+        description: 'smartctl reports that {{ $labels.disk }} on {{ $labels.instance }} did not pass its overall health self-assessment. Check that the last backup is good and replace the disk.',
         kpi: 'SMART failing',
       },
       {
         alert: 'SmartSectorsDegrading',
-        expr: 'increase(smartctl_device_attribute{attribute_name=~"Reallocated_Sector_Ct|Current_Pending_Sector|Offline_Uncorrectable", attribute_value_type="raw"}[1d]) > 0',
+        // The raw counts only grow; a rise within a day means the disk is remapping or losing sectors.
+        // increase() drops the metric name, so each attribute is named in a label of its own.
+        expr: SECTOR_ATTRIBUTES.map((a) => `label_replace(increase(${rawValueMetric(a)}[1d]) > 0, "attribute", "${a}", "", "")`).join(' or '),
         severity: 'warning',
-        summary: 'Disk {{ $labels.device }}: {{ $labels.attribute_name }} is growing',
-        description: '{{ $labels.attribute_name }} of {{ $labels.device }} rose by {{ $value }} in the last day: the disk is remapping or losing sectors.',
+        summary: 'Disk {{ $labels.disk }}: {{ $labels.attribute }} is growing',
+        description: '{{ $labels.attribute }} of {{ $labels.disk }} rose by {{ $value }} in the last day: the disk is remapping or losing sectors.',
+        kpi: 'SMART failing',
+      },
+      {
+        alert: 'SmartDataStale',
+        // Missing or old: the host's timer (dist/host/setup-host.sh) did not run, or node-exporter cannot read its file.
+        expr: `time() - ${SMART_TEXTFILE_MTIME} > ${SMART_DATA_MAX_AGE_SECONDS} or absent(${SMART_TEXTFILE_MTIME})`,
+        for: '15m',
+        severity: 'warning',
+        summary: 'No fresh SMART data from the storage node',
+        description: `node-exporter serves no SMART data written within the last ${SMART_DATA_MAX_AGE_SECONDS / 60} minutes: check \`systemctl status prometheus-node-exporter-smartmon.timer\` on the storage node (dist/host/setup-host.sh installs it). Failing disks go unnoticed meanwhile.`,
         kpi: 'SMART failing',
       },
     );

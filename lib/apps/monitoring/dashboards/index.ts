@@ -1,4 +1,5 @@
 import type { PotatoStackConfig } from '../../../config';
+import { smartEnabled } from '../../../host/smart';
 import { backupsDashboard } from './backups';
 import type { DashboardSpec } from './dashboard';
 import { nodeDashboard } from './node';
@@ -14,7 +15,7 @@ export function dashboards(config: PotatoStackConfig): Record<string, DashboardS
   return {
     'node.json': nodeDashboard(config),
     'pods.json': podsDashboard(),
-    ...(c['smartctl-exporter'].enabled ? { 'smart.json': smartDashboard() } : {}),
+    ...(smartEnabled(config) ? { 'smart.json': smartDashboard() } : {}),
     ...(c.kopia.enabled ? { 'backups.json': backupsDashboard(config) } : {}),
     ...(c.vpn.enabled ? { 'vpn.json': vpnDashboard() } : {}),
   };
