@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything the integration suite starts for real, from the package registries:
-# Debian packages (MariaDB, PostgreSQL, promtool, amtool, smartmontools, Apache with PHP,
-# qBittorrent) and Go tools (the control plane: kube-apiserver, controller-manager and scheduler in
+# Debian packages (MariaDB, PostgreSQL, promtool, amtool, smartmontools and moreutils, Apache with
+# PHP, qBittorrent; Debian's SMART collector unpacked, not installed) and Go tools (the control plane: kube-apiserver, controller-manager and scheduler in
 # one binary; kwok; NetworkPolicy analyzer, the monitoring programs, kopia, Helm, kustomize, sops
 # and age). Idempotent; needs root (or sudo) for apt-get and Go for the tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # apache2 + mod_php 8.2 with the PHP extensions Nextcloud's image loads (its image has PHP 8.3);
-# qbittorrent-nox is 4.5 in Debian 12 (the image runs 5.1); smartmontools for smartctl-exporter.
-APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox smartmontools
+# qbittorrent-nox is 4.5 in Debian 12 (the image runs 5.1); smartmontools and moreutils (sponge) for
+# the SMART collector the board runs (smart-textfile.test.ts).
+APT_PACKAGES=(mariadb-server postgresql prometheus prometheus-alertmanager busybox smartmontools moreutils
   apache2 libapache2-mod-php8.2 php8.2-cli php8.2-opcache php8.2-apcu php8.2-igbinary php8.2-gd php8.2-intl
   php8.2-mysql php8.2-zip php8.2-imagick php8.2-bcmath php8.2-gmp php8.2-curl php8.2-xml php8.2-mbstring
   qbittorrent-nox)
@@ -85,8 +86,6 @@ build_monitoring_programs() {
   up_to_date alertmanager "$version" || build_from_module alertmanager "$version" "github.com/prometheus/alertmanager@v$version" ./cmd/alertmanager "$(prometheus_version_flag "$version")" netgo
   version="$(catalog_version 'quay.io/prometheus/node-exporter')"
   up_to_date node_exporter "$version" || build_from_module node_exporter "$version" "github.com/prometheus/node_exporter@v$version" . "$(prometheus_version_flag "$version")"
-  version="$(catalog_version 'quay.io/prometheuscommunity/smartctl-exporter')"
-  up_to_date smartctl_exporter "$version" || build_from_module smartctl_exporter "$version" "github.com/prometheus-community/smartctl_exporter@v$version" . "$(prometheus_version_flag "$version")"
   build_kube_state_metrics
 }
 
@@ -113,6 +112,32 @@ build_kube_state_metrics() {
 mkdir -p tools/bin
 build_prometheus
 build_monitoring_programs
+
+# Debian's SMART collector and the node-exporter package it depends on (what the board's
+# setup-host.sh installs), unpacked into tools/debian/ (files, and maintainer scripts in DEBIAN/) at
+# the version apt offers, not installed: installing them here would enable Debian's node-exporter
+# service and the collectors' timers on this machine.
+unpack_debian_package() { # package
+  local pkg="$1" version dir="tools/debian/$1" tmp
+  version="$(apt-cache policy "$pkg" | sed -n 's/^  Candidate: //p')"
+  if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+    echo "apt knows no candidate for $pkg: run apt-get update (as root) and re-run" >&2
+    exit 1
+  fi
+  [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$version" ] && return
+  echo "unpacking $pkg $version into $dir"
+  tmp="$(mktemp -d)"
+  # apt's download sandbox user must be able to write there, or apt warns and downloads as root.
+  chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && apt-get download -qq "$pkg=$version")
+  rm -rf "$dir" && mkdir -p "$dir"
+  dpkg-deb -x "$tmp"/*.deb "$dir"
+  dpkg-deb -e "$tmp"/*.deb "$dir/DEBIAN"
+  rm -rf "$tmp"
+  echo "$version" > "$dir/.stamp"
+}
+unpack_debian_package prometheus-node-exporter-collectors
+unpack_debian_package prometheus-node-exporter
 
 # kopia at the version the stack deploys, for the snapshot script test.
 version="$(catalog_version 'docker.io/kopia/kopia')"

@@ -33,7 +33,7 @@ systemctl restart systemd-zram-setup@zram0.service
 sysctl -p "$root"'/etc/sysctl.d/50-potatostack-zram.conf' >/dev/null
 
 # SMART data is off (monitoring.smart, or node-exporter off): stop the timer an earlier run enabled
-if systemctl cat prometheus-node-exporter-smartmon.timer >/dev/null 2>&1; then systemctl disable --now prometheus-node-exporter-smartmon.timer; fi
+if systemctl is-enabled --quiet prometheus-node-exporter-smartmon.timer 2>/dev/null; then systemctl disable --now prometheus-node-exporter-smartmon.timer; fi
 
 if systemctl is-active --quiet k3s; then
   echo "k3s is running: restart it to apply the new settings (systemctl restart k3s); pods keep running"

@@ -36,12 +36,16 @@ export const SMART_DATA_MAX_AGE_SECONDS = 3600;
 
 /**
  * Metric names the SMART collector writes (`smartmon_` + name): health is 1 when smartctl's
- * overall self-assessment says PASSED, 0 when it says anything else; `device_active` is 0 for a
+ * overall self-assessment says PASSED, 0 when it says anything else, and also 0 when smartctl
+ * printed no verdict at all (the script's default), so health counts only where SMART is
+ * enabled; `device_active` is 0 for a
  * disk in standby, whose data the collector skips so as not to spin it up. Attributes are
  * `smartmon_<attribute name in lower case>_raw_value`, labelled `disk` (`/dev/sda`) and `type` (`sat`).
  */
 export const SMARTMON_METRICS = {
   healthy: 'smartmon_device_smart_healthy',
+  /** 1 when smartctl reads SMART and it is on; 0 for a disk behind a bridge without pass-through, or with SMART off. */
+  enabled: 'smartmon_device_smart_enabled',
   active: 'smartmon_device_active',
   info: 'smartmon_device_info',
   temperature: 'smartmon_temperature_celsius_raw_value',
@@ -74,7 +78,7 @@ export function smartSetupLines(config: PotatoStackConfig): string[] {
   if (!smartEnabled(config)) {
     return [
       '# SMART data is off (monitoring.smart, or node-exporter off): stop the timer an earlier run enabled',
-      `if systemctl cat ${SMART_TIMER} >/dev/null 2>&1; then systemctl disable --now ${SMART_TIMER}; fi`,
+      `if systemctl is-enabled --quiet ${SMART_TIMER} 2>/dev/null; then systemctl disable --now ${SMART_TIMER}; fi`,
     ];
   }
   const packages = SMART_PACKAGES.join(' ');

@@ -183,7 +183,8 @@ function storageRules(config: PotatoStackConfig): RuleGroup {
     rules.push(
       {
         alert: 'SmartDeviceFailing',
-        expr: `${SMARTMON_METRICS.healthy} == 0`,
+        // The collector also writes 0 when smartctl printed no verdict: only disks whose SMART it reads count.
+        expr: `${SMARTMON_METRICS.healthy} == 0 and ${SMARTMON_METRICS.enabled} == 1`,
         for: '5m',
         severity: 'critical',
         summary: 'Disk {{ $labels.disk }} fails its SMART health check',
@@ -198,6 +199,15 @@ function storageRules(config: PotatoStackConfig): RuleGroup {
         severity: 'warning',
         summary: 'Disk {{ $labels.disk }}: {{ $labels.attribute }} is growing',
         description: '{{ $labels.attribute }} of {{ $labels.disk }} rose by {{ $value }} in the last day: the disk is remapping or losing sectors.',
+        kpi: 'SMART failing',
+      },
+      {
+        alert: 'SmartNotReadable',
+        expr: `${SMARTMON_METRICS.enabled} == 0 and ${SMARTMON_METRICS.active} == 1`,
+        for: '1h',
+        severity: 'warning',
+        summary: 'SMART of disk {{ $labels.disk }} cannot be read',
+        description: 'smartctl finds {{ $labels.disk }} (type {{ $labels.type }}) on {{ $labels.instance }} but reads no SMART data from it: a USB bridge without SAT pass-through, or SMART turned off on the disk (smartctl -s on). Its health is not watched.',
         kpi: 'SMART failing',
       },
       {
