@@ -67,6 +67,11 @@ export function layOutContainer(kind: string, namespace: string, name: string, c
       fs.mkdirSync(local);
       mounts[mount.mountPath] = local;
       differences.push(`${mount.mountPath}: ${volume.persistentVolumeClaim ? `claim ${volume.persistentVolumeClaim.claimName}` : 'emptyDir'} as an empty temp directory`);
+    } else if (volume.hostPath?.type === 'DirectoryOrCreate' && !fs.existsSync(volume.hostPath.path)) {
+      // The kubelet creates the folder empty; here it is an empty temp folder (nothing created on this machine).
+      fs.mkdirSync(local, { mode: 0o755 });
+      mounts[mount.mountPath] = local;
+      differences.push(`${mount.mountPath}: hostPath ${volume.hostPath.path} (DirectoryOrCreate), absent on this machine: an empty temp directory, as the kubelet would create it`);
     } else if (volume.hostPath) {
       mounts[mount.mountPath] = volume.hostPath.path;
       if (!fs.existsSync(volume.hostPath.path)) differences.push(`${mount.mountPath}: hostPath ${volume.hostPath.path}, absent on this machine`);
