@@ -306,24 +306,26 @@ describe('alert rules', () => {
     const names = alertRuleGroups(fullConfig({ components: { kopia: { enabled: false }, vpn: { enabled: false }, slskd: { enabled: false } }, monitoring: { smart: false } }))
       .flatMap((g) => g.rules)
       .map((r) => r.alert);
-    for (const gone of ['BackupTooOld', 'VpnDown', 'SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartDataStale']) expect(names).not.toContain(gone);
+    for (const gone of ['BackupTooOld', 'VpnDown', 'SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartNotReadable', 'SmartDataStale']) expect(names).not.toContain(gone);
     expect(names).toContain('NodeMemoryHigh');
   });
 
   test('the SMART rules follow node-exporter, which serves the host\'s SMART file', () => {
     const names = (overrides: PotatoStackOverrides) => alertRuleGroups(fullConfig(overrides)).flatMap((g) => g.rules).map((r) => r.alert);
-    const smart = ['SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartDataStale'];
+    const smart = ['SmartDeviceFailing', 'SmartSectorsDegrading', 'SmartNotReadable', 'SmartDataStale'];
     expect(names({})).toEqual(expect.arrayContaining(smart));
     expect(names({ components: { 'node-exporter': { enabled: false } } }).filter((n) => smart.includes(n))).toEqual([]);
   });
 
   test('the SMART rules read the metric names of the host collector', () => {
     const smartRules = rules.filter((r) => r.alert?.startsWith('Smart'));
-    expect(smartRules.map((r) => r.alert).sort()).toEqual(['SmartDataStale', 'SmartDeviceFailing', 'SmartSectorsDegrading']);
+    expect(smartRules.map((r) => r.alert).sort()).toEqual(['SmartDataStale', 'SmartDeviceFailing', 'SmartNotReadable', 'SmartSectorsDegrading']);
     const names = smartRules.flatMap((r) => r.expr.match(/\b(smartmon|node_textfile)_[a-z_]+/g) ?? []);
     expect([...new Set(names)].sort()).toEqual([
       'node_textfile_mtime_seconds',
       'smartmon_current_pending_sector_raw_value',
+      'smartmon_device_active',
+      'smartmon_device_smart_enabled',
       'smartmon_device_smart_healthy',
       'smartmon_offline_uncorrectable_raw_value',
       'smartmon_reallocated_sector_ct_raw_value',

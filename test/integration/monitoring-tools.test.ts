@@ -334,12 +334,24 @@ function ruleCases(): Case[] {
       checks: [firing('BackupNotMonitored', '65m', 'warning')],
     },
     {
-      name: 'a failing SMART self-assessment is critical',
+      name: 'a failing SMART self-assessment is critical; a disk without readable SMART only warns that it is not watched',
       series: [
         { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sda", type="sat", instance="potato"}`, values: constant(0, 20) },
+        { series: `${SMARTMON_METRICS.enabled}{disk="/dev/sda", type="sat", instance="potato"}`, values: constant(1, 20) },
         { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sdb", type="sat", instance="potato"}`, values: constant(1, 20) },
+        { series: `${SMARTMON_METRICS.enabled}{disk="/dev/sdb", type="sat", instance="potato"}`, values: constant(1, 20) },
+        // No verdict (the collector writes 0) from a disk whose SMART is unreadable: not failing, but not readable either.
+        { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sdc", type="scsi", instance="potato"}`, values: constant(0, 80) },
+        { series: `${SMARTMON_METRICS.enabled}{disk="/dev/sdc", type="scsi", instance="potato"}`, values: constant(0, 80) },
+        { series: `${SMARTMON_METRICS.active}{disk="/dev/sdc", type="scsi", instance="potato"}`, values: constant(1, 80) },
       ],
-      checks: [firing('SmartDeviceFailing', '10m', 'critical', ', disk="/dev/sda"'), quiet('SmartDeviceFailing', '10m', ', disk="/dev/sdb"')],
+      checks: [
+        firing('SmartDeviceFailing', '10m', 'critical', ', disk="/dev/sda"'),
+        quiet('SmartDeviceFailing', '10m', ', disk="/dev/sdb"'),
+        quiet('SmartDeviceFailing', '70m', ', disk="/dev/sdc"'),
+        firing('SmartNotReadable', '70m', 'warning', ', disk="/dev/sdc"'),
+        quiet('SmartNotReadable', '70m', ', disk="/dev/sda"'),
+      ],
     },
     {
       name: 'a growing sector count warns and names its attribute; a steady non-zero one does not',
@@ -369,7 +381,7 @@ function ruleCases(): Case[] {
     {
       name: 'no SMART file at all (the host timer never ran) warns',
       series: [{ series: 'up{job="node-exporter", instance="potato"}', values: constant(1, 40) }],
-      checks: [firing('SmartDataStale', '20m', 'warning'), quiet('SmartDataStale', '10m')],
+      checks: [firing('SmartDataStale', '20m', 'warning'), firing('SmartDataStale', '10m')],
     },
     {
       name: 'the VPN pod not available is a critical VpnDown',
