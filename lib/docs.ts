@@ -3,17 +3,20 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
 import {
+  BACKUP_CRONJOBS,
   COMPONENT_NAMES,
   EXTERNAL_IMAGE_EVIDENCE,
   IMAGE_EVIDENCE,
   type ImageEvidence,
   ZONES,
   type PotatoStackConfig,
+  backupCronJobs,
   evidenceOf,
   evidenceSummary,
   peakMi,
   steadyMi,
 } from './config';
+import { RestoreRequest, renderRunbook, restorableApps, restoreRunbook } from './apps/backup/restore';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
 
@@ -29,6 +32,7 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
     connectivity: connectivityTable(),
     secrets: secretsTable(secretReferences(config, manifests)),
     images: imageEvidenceTables(),
+    ...backupDocSections(config),
   };
 }
 
@@ -67,6 +71,7 @@ export const GENERATED_FILES: Readonly<Record<string, readonly string[]>> = {
   'docs/budget.md': ['budget', 'sizing'],
   'docs/architecture.md': ['zones', 'connectivity', 'seed-map', 'images'],
   'docs/secrets.md': ['secrets'],
+  'docs/backups.md': ['backup-jobs', 'restore-apps', 'restore-runbook'],
 };
 
 /** Each generated file as it is on disk and as `npm run docs` would write it. */
@@ -158,3 +163,44 @@ export function renderSections(file: string, text: string, sections: Record<stri
   }
   return result;
 }
+
+/** The restore docs/backups.md shows step by step (`npm run restore` prints the same for any request). */
+export const RESTORE_DOC_EXAMPLE: RestoreRequest = { app: 'nextcloud', snapshot: 'latest', from: 'main', restoreId: '20261130T120000Z' };
+
+/** The backup CronJobs of the config: schedule, what a success stands for, the alert on its age. */
+export function backupJobsTable(config: PotatoStackConfig): string {
+  const schedules: Record<string, string> = {
+    [BACKUP_CRONJOBS.snapshot]: config.kopia.snapshot.schedule,
+    [BACKUP_CRONJOBS.copy]: config.kopia.copy.schedule,
+    [BACKUP_CRONJOBS.offsite]: config.kopia.offsite.schedule,
+    [BACKUP_CRONJOBS.verify]: config.kopia.verify.schedule,
+    [BACKUP_CRONJOBS.maintenance]: config.kopia.maintenance.schedule,
+  };
+  return [
+    '| CronJob (`apps`) | schedule | a successful run means | BackupTooOld fires after |',
+    '|---|---|---|---|',
+    ...backupCronJobs(config).map((j) => `| \`${j.cronjob}\` | \`${schedules[j.cronjob]}\` | ${j.covers} | ${j.maxAgeHours} h without a success |`),
+  ].join('\n');
+}
+
+/** What each restorable app brings back. */
+export function restorableAppsTable(config: PotatoStackConfig): string {
+  return [
+    '| app | folders on the main disk | database dump | stopped during the restore |',
+    '|---|---|---|---|',
+    ...restorableApps(config).map(
+      (a) =>
+        `| \`${a.app}\` | ${a.folders.map((f) => `\`${f}/\``).join(', ')} | ${a.database ? `${a.database.server === 'mariadb' ? 'MariaDB' : 'PostgreSQL'} \`${a.database.database}\`` : '-'} | ${[...a.deployments.map((d) => `deployment/${d}`), ...a.cronjobs.map((c) => `cronjob/${c}`)].join(', ')} (in \`${a.namespace}\`) |`,
+    ),
+  ].join('\n');
+}
+
+/** Generated sections of docs/backups.md, keyed by marker name. */
+export function backupDocSections(config: PotatoStackConfig): Record<string, string> {
+  return {
+    'backup-jobs': backupJobsTable(config),
+    'restore-apps': restorableAppsTable(config),
+    'restore-runbook': renderRunbook(restoreRunbook(config, RESTORE_DOC_EXAMPLE)),
+  };
+}
+

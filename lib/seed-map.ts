@@ -15,7 +15,12 @@ export const SEED_MAP: readonly SeedMapping[] = [
   { seed: 'nextcloud-db (MariaDB 10.11)', implementation: 'MariaDB 10.11 with a low-memory my.cnf', where: 'charts/data.ts' },
   { seed: 'gitea', implementation: 'Gitea (rootless), SSH through a Traefik TCP route', where: 'charts/apps.ts' },
   { seed: 'gitea-db (PostgreSQL 14)', implementation: 'PostgreSQL 17 by default (14 is end of life); the major is a prop', where: 'charts/data.ts' },
-  { seed: 'kopia', implementation: 'Kopia repository server with TLS, reading the main disk read-only, plus a nightly snapshot CronJob whose outcome the backup alerts count', where: 'charts/apps.ts' },
+  {
+    seed: 'kopia',
+    implementation:
+      'Kopia repository server with TLS, reading the main disk read-only; a nightly CronJob that dumps MariaDB (Nextcloud in maintenance mode) and PostgreSQL, then snapshots the disk; daily copy to the cache HDD (optional off-site), weekly verification, maintenance by one owner; a generated restore Job (docs/backups.md)',
+    where: 'charts/apps.ts, lib/apps/backup/',
+  },
   { seed: 'gluetun (Surfshark)', implementation: 'gluetun as a native sidecar in the one VPN pod, plus a NetworkPolicy killswitch', where: 'charts/vpn.ts' },
   { seed: 'qbittorrent', implementation: 'qBittorrent in the VPN pod, bound to tun0', where: 'charts/vpn.ts' },
   { seed: 'slskd', implementation: 'slskd in the VPN pod', where: 'charts/vpn.ts' },

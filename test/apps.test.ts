@@ -236,13 +236,16 @@ describe('Kopia', () => {
 
   test('TLS, server login from Secrets, metrics with scrape annotations', () => {
     const script = renderStartScript();
-    expect(script).toContain('--tls-cert-file=/app/tls/tls.crt');
-    expect(script).toContain('--server-username="$KOPIA_SERVER_USERNAME"');
-    expect(script).toContain('--server-password="$KOPIA_SERVER_PASSWORD"');
+    expect(script).toContain('--tls-cert-file="$TLS/tls.crt"');
+    expect(env(c).TLS).toBe('/app/tls');
     expect(script).toContain('--metrics-listen-addr=:51516');
+    // No secret on a command line (/proc/<pid>/cmdline is world-readable): kopia reads these from its environment.
+    expect(script).not.toMatch(/--server-password|--server-username|--password|--server-control-password/);
+    for (const variable of ['KOPIA_PASSWORD', 'KOPIA_SERVER_USERNAME', 'KOPIA_SERVER_PASSWORD']) expect(script).toContain(`: "\${${variable}:?`);
     const e = env(c);
     expect(e.KOPIA_PASSWORD).toEqual({ secretKeyRef: { name: 'kopia', key: 'repository-password' } });
     expect(e.KOPIA_SERVER_PASSWORD).toEqual({ secretKeyRef: { name: 'kopia', key: 'server-password' } });
+    expect(e.KOPIA_SERVER_USERNAME).toEqual({ secretKeyRef: { name: 'kopia', key: 'server-username' } });
     expect(spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'kopia-tls', defaultMode: 0o400 } });
     const annotations = podMetadataOf(deployment).annotations;
     expect([annotations['prometheus.io/scrape'], annotations['prometheus.io/port']]).toEqual(['true', '51516']);

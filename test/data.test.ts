@@ -198,7 +198,7 @@ describe('postgres.majorVersion', () => {
 describe('data zone policies', () => {
   const policies = data.filter((o) => o.kind === 'NetworkPolicy');
 
-  test('open exactly nextcloud (+ cron) -> mariadb:3306 and gitea -> postgres:5432, ingress only', () => {
+  test('open exactly nextcloud (+ cron) -> mariadb:3306 and gitea -> postgres:5432, plus the backup dumps and a restore, ingress only', () => {
     const summary = policies.map((p) => ({
       name: p.metadata.name,
       target: p.spec.podSelector.matchLabels['app.kubernetes.io/name'],
@@ -215,16 +215,22 @@ describe('data zone policies', () => {
         target: 'mariadb',
         types: ['Ingress'],
         egress: undefined,
-        ingress: [{ from: ['apps/nextcloud', 'apps/nextcloud-cron'], ports: [{ port: 3306, protocol: 'TCP' }] }],
+        ingress: [{ from: ['apps/nextcloud', 'apps/nextcloud-cron', 'apps/kopia-snapshot', 'apps/kopia-restore'], ports: [{ port: 3306, protocol: 'TCP' }] }],
       },
       {
         name: 'gitea-postgres-from-gitea',
         target: 'gitea-postgres',
         types: ['Ingress'],
         egress: undefined,
-        ingress: [{ from: ['apps/gitea'], ports: [{ port: 5432, protocol: 'TCP' }] }],
+        ingress: [{ from: ['apps/gitea', 'apps/kopia-snapshot', 'apps/kopia-restore'], ports: [{ port: 5432, protocol: 'TCP' }] }],
       },
     ]);
+  });
+
+  test('without Kopia only the apps reach their databases', () => {
+    const without = synthCharts({ components: { kopia: { enabled: false } } })['10-data'].filter((o) => o.kind === 'NetworkPolicy' && o.spec.ingress);
+    const sources = without.flatMap((p) => p.spec.ingress.flatMap((rule: any) => rule.from.map((f: any) => f.podSelector.matchLabels['app.kubernetes.io/name'])));
+    expect(sources.sort()).toEqual(['gitea', 'nextcloud', 'nextcloud-cron']);
   });
 });
 

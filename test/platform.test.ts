@@ -121,6 +121,36 @@ describe('storage', () => {
     const objects = synthChartsFull({ components: { 'uptime-kuma': { enabled: false } } })['00-platform'];
     expect(objects.some((o) => o.metadata.name === 'uptime-kuma-data')).toBe(false);
   });
+
+  test("the repository copy on the cache disk follows kopia.copy.enabled, the dumps folder is Kopia's", () => {
+    expect(find(platform, 'PersistentVolume', 'kopia-copy').spec.hostPath.path).toBe('/mnt/cachehdd/kopia/repository-copy');
+    expect(find(platform, 'PersistentVolume', 'database-dumps').spec.hostPath.path).toBe('/mnt/seconddrive/backups/databases');
+    const withoutCopy = synthChartsFull({ kopia: { copy: { enabled: false } } })['00-platform'];
+    expect(withoutCopy.filter((o) => o.metadata.name === 'kopia-copy')).toEqual([]);
+    expect(withoutCopy.some((o) => o.metadata.name === 'database-dumps')).toBe(true);
+  });
+});
+
+describe('GitOps never prunes or deletes what holds data', () => {
+  const keep = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled', 'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false' };
+  const holders = platform.filter((o) => ['PersistentVolume', 'PersistentVolumeClaim', 'Namespace'].includes(o.kind));
+
+  test('every PV, PVC and namespace carries the Flux and Argo CD keep annotations', () => {
+    expect(new Set(holders.map((o) => o.kind))).toEqual(new Set(['PersistentVolume', 'PersistentVolumeClaim', 'Namespace']));
+    for (const o of holders) expect([`${o.kind}/${o.metadata.name}`, o.metadata.annotations]).toEqual([`${o.kind}/${o.metadata.name}`, expect.objectContaining(keep)]);
+  });
+
+  test('a namespace keeps its Pod Security reason beside them', () => {
+    const withReason = Object.values(ZONES).find((z) => z.reason && z.namespace !== 'dmz')!;
+    expect(find(platform, 'Namespace', withReason.namespace).metadata.annotations).toEqual({ ...keep, 'potatostack.io/pod-security-reason': withReason.reason });
+  });
+
+  test('objects without data (workloads, policies, config) carry no keep annotation, so GitOps still prunes them', () => {
+    const all = Object.values(synthChartsFull()).flat();
+    const others = all.filter((o) => !['PersistentVolume', 'PersistentVolumeClaim', 'Namespace'].includes(o.kind));
+    expect(others.length).toBeGreaterThan(50);
+    expect(others.filter((o) => o.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune'] || o.metadata.annotations?.['argocd.argoproj.io/sync-options']).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
 });
 
 test('namespaces come before everything that lives in them', () => {

@@ -89,7 +89,7 @@ describe('AppDeployment', () => {
 
   test('bad pod definitions fail with the workload and the problem', () => {
     expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web] })).toThrow(
-      'demo: runAs is required unless every container has a runAsRoot security exception',
+      'demo: runAs is required unless every container runs as its own UID or has a runAsRoot security exception',
     );
     expect(() => new AppDeployment(chart(), 'd', { name: 'demo', namespace: 'apps', role: 'server', priority: 'potatostack-apps', containers: [web, web], runAs: { uid: 1, gid: 1 } })).toThrow(
       "demo: two containers are named 'web'",

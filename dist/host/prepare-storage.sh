@@ -17,6 +17,8 @@ install -d -o 1000 -g 1000 -m 0750 '/mnt/seconddrive/gitea'  # gitea-data
 install -d -o 70 -g 70 -m 0700 '/mnt/seconddrive/databases/postgres'  # postgres-data
 install -d -o 0 -g 0 -m 0700 '/mnt/seconddrive/kopia/repository'  # kopia-repository
 install -d -o 0 -g 0 -m 0700 '/mnt/seconddrive/kopia/cache'  # kopia-cache
+install -d -o 65532 -g 65532 -m 0750 '/mnt/seconddrive/backups/databases'  # database-dumps
+install -d -o 0 -g 0 -m 0700 '/mnt/cachehdd/kopia/repository-copy'  # kopia-copy
 install -d -o 1000 -g 1000 -m 0750 '/mnt/seconddrive/qbittorrent'  # qbittorrent-config
 install -d -o 1000 -g 1000 -m 0775 '/mnt/cachehdd/torrents'  # torrents
 

@@ -1,58 +1,50 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { ContainerSize, VOLUMES, VolumeSpec } from '../config';
-import { memoryBytes } from '../config/quantity';
+import { BACKUP_CRONJOBS } from '../config';
 import {
   AppDeployment,
   AppPolicy,
+  HostPathVolume,
   PotatoChart,
   ProxiedWebUi,
-  ScheduledJob,
-  SecurityException,
   appLabels,
   goMemLimit,
   startupWindow,
   tcpProbe,
 } from '../constructs';
 import { prometheusPeer, scrapeAnnotations } from './monitoring/peers';
+import {
+  BACKUP_IDENTITIES,
+  BACKUP_PATHS,
+  KOPIA_SCRIPTS,
+  KOPIA_SECRET,
+  KopiaRepositoryJobs,
+  KopiaSnapshotJob,
+  READ_EVERY_APP,
+  backupScripts,
+} from './backup/jobs';
+import { REPOSITORY_MARKER } from './backup/scripts';
+import { OFFSITE_CLAIM } from './backup/targets';
+
+export { KOPIA_SECRET, REPOSITORY_MARKER };
 
 export const KOPIA = 'kopia';
 export const KOPIA_SUBDOMAIN = 'backup';
 export const KOPIA_PORTS = { https: 51515, metrics: 51516 } as const;
-/** Repository password and the web UI / API login. */
-export const KOPIA_SECRET = { name: 'kopia', repositoryPasswordKey: 'repository-password', usernameKey: 'server-username', passwordKey: 'server-password' } as const;
 /**
  * The server's TLS certificate and key (`tls.crt`, `tls.key`) plus the same self-signed
  * certificate as `ca.crt`, which Traefik uses to verify the backend.
  */
 export const KOPIA_TLS_SECRET = { name: 'kopia-tls', certKey: 'tls.crt', keyKey: 'tls.key', caKey: 'ca.crt' } as const;
-/** Paths inside the container. */
-export const KOPIA_PATHS = { repository: '/repository', cache: '/app/cache', sources: '/data', tls: '/app/tls', script: '/scripts/start.sh' } as const;
+/** Paths inside the server container. */
+export const KOPIA_PATHS = { repository: BACKUP_PATHS.repository, cache: BACKUP_PATHS.cache, sources: BACKUP_PATHS.sources, tls: '/app/tls', script: '/scripts/start.sh' } as const;
 /** Identity recorded on snapshots the server takes itself; pod names change, this must not. */
-export const KOPIA_IDENTITY = { hostname: 'potatostack', username: 'kopia' } as const;
+export const KOPIA_IDENTITY = BACKUP_IDENTITIES.server;
 
 /** The nightly snapshot CronJob; its name must match the backup alert rules' `kopia.*` (rules.ts BACKUP_JOBS). */
-export const KOPIA_SNAPSHOT = 'kopia-snapshot';
-/**
- * Identity of the snapshot job's connection: a client of its own, so its snapshots are listed
- * as `kopia-snapshot@potatostack:/data` and it never owns repository maintenance (the server,
- * which created the repository, does; Kopia's maintenance lock is local to one client).
- */
-export const KOPIA_SNAPSHOT_IDENTITY = { hostname: KOPIA_IDENTITY.hostname, username: KOPIA_SNAPSHOT } as const;
-/** Sub-folder of the `kopia-cache` claim the job uses: one cache per client, never the server's. */
-export const KOPIA_SNAPSHOT_CACHE_SUBPATH = 'snapshot-job';
-/**
- * Cache caps of the job (MB). The repository is a local folder, so a cache miss is only a read
- * from the same disk: a small cache of directory metadata and indexes is all that pays off.
- */
-export const KOPIA_SNAPSHOT_CACHE_MB = { content: 256, metadata: 1024 } as const;
-/**
- * Files read and hashed at once. One: the sources and the repository share one USB 2.0 disk,
- * which a second reader only makes seek; each extra upload also costs about 40 MiB of buffers.
- */
-export const KOPIA_SNAPSHOT_PARALLEL = 1;
-/** Marker blob of a filesystem repository: present once `kopia repository create` has run. */
-export const REPOSITORY_MARKER = 'kopia.repository.f';
+export const KOPIA_SNAPSHOT = BACKUP_CRONJOBS.snapshot;
+/** Identity of the snapshot job's connection: a client of its own, so its snapshots are listed as `kopia-snapshot@potatostack:/data`. */
+export const KOPIA_SNAPSHOT_IDENTITY = BACKUP_IDENTITIES.snapshot;
 
 /** DNS name the certificate must carry: Traefik connects to the Service by it. */
 export function kopiaServerName(namespace: string): string {
@@ -62,98 +54,41 @@ export function kopiaServerName(namespace: string): string {
 /**
  * Start script: connects to the repository on the HDD, creating it only when the folder is
  * brand new. A folder with files but no marker is refused rather than initialised over.
+ *
+ * No secret is ever on a command line: any process that shares the node's PID namespace can
+ * read `/proc/<pid>/cmdline`, while `/proc/<pid>/environ` is readable only by the same user.
+ * Kopia reads the repository password from KOPIA_PASSWORD and the web UI login from
+ * KOPIA_SERVER_USERNAME / KOPIA_SERVER_PASSWORD (the `server start` flags' environment
+ * variables in kopia 0.21), so the script passes neither flag. Folders come from the
+ * environment (REPOSITORY, KOPIA_CACHE_DIRECTORY, TLS), as in every backup script.
  */
 export function renderStartScript(): string {
-  const { repository, cache, tls } = KOPIA_PATHS;
   const identity = `--override-hostname=${KOPIA_IDENTITY.hostname} --override-username=${KOPIA_IDENTITY.username}`;
   return `#!/bin/sh
 # Generated by PotatoStack (lib/apps/kopia.ts). Never re-initialises an existing repository.
 set -eu
-repo=${repository}
+# Kopia reads these itself; without a UI password it would start with no login at all.
+: "\${KOPIA_PASSWORD:?the kopia Secret has no repository-password}"
+: "\${KOPIA_SERVER_USERNAME:?the kopia Secret has no server-username}"
+: "\${KOPIA_SERVER_PASSWORD:?the kopia Secret has no server-password}"
+repo=$REPOSITORY
 if [ -f "$repo/${REPOSITORY_MARKER}" ]; then
   echo "connecting to the existing repository in $repo"
-  kopia repository connect filesystem --path="$repo" --cache-directory=${cache} ${identity}
+  kopia repository connect filesystem --path="$repo" ${identity}
 elif [ -z "$(ls -A "$repo")" ]; then
   echo "no repository in $repo yet: creating one"
-  kopia repository create filesystem --path="$repo" --cache-directory=${cache} ${identity}
+  kopia repository create filesystem --path="$repo" ${identity}
 else
   echo "refusing to start: $repo has files but no ${REPOSITORY_MARKER}; check the disk instead of re-initialising" >&2
   exit 1
 fi
 exec kopia server start \\
   --address=0.0.0.0:${KOPIA_PORTS.https} \\
-  --tls-cert-file=${tls}/${KOPIA_TLS_SECRET.certKey} \\
-  --tls-key-file=${tls}/${KOPIA_TLS_SECRET.keyKey} \\
-  --server-username="$KOPIA_SERVER_USERNAME" \\
-  --server-password="$KOPIA_SERVER_PASSWORD" \\
+  --tls-cert-file="$TLS/${KOPIA_TLS_SECRET.certKey}" \\
+  --tls-key-file="$TLS/${KOPIA_TLS_SECRET.keyKey}" \\
   --metrics-listen-addr=:${KOPIA_PORTS.metrics}
 `;
 }
-
-/** Paths the snapshot script works with; the pod uses KOPIA_PATHS, the integration test temporary folders. */
-export interface SnapshotPaths {
-  readonly repository: string;
-  readonly cache: string;
-  readonly sources: string;
-}
-
-/**
- * Ignore rules (relative to the snapshot source) for the folders Kopia itself writes inside
- * the disk it backs up: its repository and cache must not be backed up into themselves.
- */
-export function snapshotIgnoreRules(volumes: readonly VolumeSpec[] = VOLUMES): string[] {
-  const sources = volumes.find((v) => v.component === KOPIA && v.readOnly);
-  if (!sources) throw new Error('kopia: no read-only sources volume in the storage layout');
-  const prefix = sources.folder === '' ? '' : `${sources.folder}/`;
-  return volumes
-    .filter((v) => v.component === KOPIA && !v.readOnly && v.disk === sources.disk && v.folder.startsWith(prefix))
-    .map((v) => `/${v.folder.slice(prefix.length)}/`);
-}
-
-/**
- * Snapshot script of the CronJob: connects to the existing repository (never creates one),
- * keeps Kopia's own folders out of the source, then takes one snapshot. Kopia exits non-zero
- * when the snapshot has fatal errors (an unreadable file or folder), and `set -e` makes every
- * earlier step fatal too, so the Job fails and the backup alerts count it.
- */
-export function renderSnapshotScript(paths: SnapshotPaths = KOPIA_PATHS, ignoreRules: readonly string[] = snapshotIgnoreRules()): string {
-  const { repository, cache, sources } = paths;
-  const identity = `--override-hostname=${KOPIA_SNAPSHOT_IDENTITY.hostname} --override-username=${KOPIA_SNAPSHOT_IDENTITY.username}`;
-  const ignores = ignoreRules.map((r) => `--add-ignore='${r}'`).join(' ');
-  return `#!/bin/sh
-# Generated by PotatoStack (lib/apps/kopia.ts). Connects only: never creates or overwrites a repository.
-set -eu
-repo=${repository}
-if [ ! -f "$repo/${REPOSITORY_MARKER}" ]; then
-  echo "no Kopia repository in $repo (${REPOSITORY_MARKER} is missing): the kopia server creates it on its first start; is the server running and the main disk mounted? Nothing was backed up." >&2
-  exit 1
-fi
-kopia repository connect filesystem --path="$repo" --cache-directory=${cache} \\
-  --content-cache-size-mb=${KOPIA_SNAPSHOT_CACHE_MB.content} --metadata-cache-size-mb=${KOPIA_SNAPSHOT_CACHE_MB.metadata} ${identity}
-# Idempotent: rules already present are kept once.
-kopia policy set ${sources} ${ignores}
-exec kopia snapshot create ${sources} --parallel=${KOPIA_SNAPSHOT_PARALLEL} --no-progress --description="${KOPIA_SNAPSHOT} CronJob"
-`;
-}
-
-/**
- * The job's garbage-collector target is its memory request, not a share of the limit: a
- * nightly run then stays near what the budget reserves for it, and the limit is only the room
- * for the first full snapshot, which holds more buffers (components.ts has the numbers).
- */
-export function snapshotMemLimit(size: ContainerSize): string {
-  const request = memoryBytes(size.requests.memory);
-  if (request === undefined) throw new Error(`kopia-snapshot: unparsable memory request '${size.requests.memory}'`);
-  return `${Math.floor(request / 1024 ** 2)}MiB`;
-}
-
-/** Same exception as the server: the job reads the same 0700/0750 folders of every app. */
-const READ_EVERY_APP: SecurityException = {
-  reason:
-    'backs up every app folder, each owned by its own UID with mode 0700/0750: runs as root with only DAC_OVERRIDE (DAC_READ_SEARCH is not allowed at baseline); the sources are mounted read-only',
-  runAsRoot: true,
-  addCapabilities: ['DAC_OVERRIDE'],
-};
 
 export interface KopiaProps {
   readonly namespace: string;
@@ -163,6 +98,8 @@ export interface KopiaProps {
  * Kopia repository server: repository and cache on the main HDD, every app's folder mounted
  * read-only at /data to back up, HTTPS with a certificate from the `kopia-tls` Secret
  * (verified by Traefik through a ServersTransport), Prometheus metrics on a separate port.
+ * Beside it, the backup CronJobs (lib/apps/backup): the nightly dumps and snapshot, the copies,
+ * the verification and the maintenance, all clients of the same repository.
  */
 export class Kopia extends Construct {
   readonly serviceName = KOPIA;
@@ -173,11 +110,10 @@ export class Kopia extends Construct {
     const { config } = chart;
     const { namespace } = props;
     const size = chart.size('kopia', 'kopia');
-    const scriptMap = `${KOPIA}-scripts`;
 
     new k8s.KubeConfigMap(this, 'Scripts', {
-      metadata: { name: scriptMap, namespace, labels: appLabels(KOPIA, 'config') },
-      data: { 'start.sh': renderStartScript(), 'snapshot.sh': renderSnapshotScript() },
+      metadata: { name: KOPIA_SCRIPTS, namespace, labels: appLabels(KOPIA, 'config') },
+      data: { 'start.sh': renderStartScript(), ...backupScripts(config) },
     });
 
     new AppDeployment(this, 'Deployment', {
@@ -190,7 +126,7 @@ export class Kopia extends Construct {
         { name: 'cache', claim: 'kopia-cache' },
         { name: 'sources', claim: 'kopia-sources', readOnly: true },
         { name: 'tls', secret: KOPIA_TLS_SECRET.name, defaultMode: 0o400 },
-        { name: 'scripts', configMap: scriptMap, defaultMode: 0o555 },
+        { name: 'scripts', configMap: KOPIA_SCRIPTS, defaultMode: 0o555 },
         // The config file is rebuilt by `repository connect` at every start; logs are capped below.
         { name: 'config', emptyDir: { sizeLimit: '16Mi' } },
         { name: 'logs', emptyDir: { sizeLimit: '64Mi' } },
@@ -207,6 +143,7 @@ export class Kopia extends Construct {
             KOPIA_SERVER_USERNAME: { secret: KOPIA_SECRET.name, key: KOPIA_SECRET.usernameKey },
             KOPIA_SERVER_PASSWORD: { secret: KOPIA_SECRET.name, key: KOPIA_SECRET.passwordKey },
             KOPIA_CONFIG_PATH: '/app/config/repository.config',
+            KOPIA_CACHE_DIRECTORY: KOPIA_PATHS.cache,
             KOPIA_LOG_DIR: '/app/logs',
             // Log files live on an emptyDir: keep them well under its size limit.
             KOPIA_LOG_DIR_MAX_SIZE_MB: '16',
@@ -215,6 +152,8 @@ export class Kopia extends Construct {
             KOPIA_CHECK_FOR_UPDATES: 'false',
             GOMEMLIMIT: goMemLimit(size),
             TZ: config.timezone,
+            REPOSITORY: KOPIA_PATHS.repository,
+            TLS: KOPIA_PATHS.tls,
           },
           ports: [
             { name: 'https', port: KOPIA_PORTS.https },
@@ -240,7 +179,16 @@ export class Kopia extends Construct {
       ],
     });
 
-    new KopiaSnapshotJob(this, 'Snapshot', { namespace, scriptMap });
+    new KopiaSnapshotJob(this, 'Snapshot', { namespace });
+    if (config.kopia.offsite.type === 'filesystem') {
+      new HostPathVolume(
+        this,
+        'OffsiteVolume',
+        { name: OFFSITE_CLAIM, component: 'kopia', zone: 'apps', disk: 'cache', folder: '', capacity: '500Gi', uid: 0, gid: 0, mode: '0700' },
+        { hostPath: config.kopia.offsite.path },
+      );
+    }
+    new KopiaRepositoryJobs(this, 'Repository', { namespace });
 
     const ui = new ProxiedWebUi(this, 'Ui', {
       name: KOPIA,
@@ -260,78 +208,6 @@ export class Kopia extends Construct {
       ingress: [
         ui.ingressRule,
         { peers: [prometheusPeer], ports: [{ port: KOPIA_PORTS.metrics }] },
-      ],
-    });
-  }
-}
-
-export interface KopiaSnapshotJobProps {
-  readonly namespace: string;
-  /** ConfigMap holding `snapshot.sh`. */
-  readonly scriptMap: string;
-}
-
-/**
- * The scheduled snapshot: a Kopia client of its own next to the server, on the same filesystem
- * repository (Kopia supports several clients on one repository; each keeps its own config and
- * cache). Its Jobs' outcomes are what the backup alert rules measure. It needs no network: the
- * repository is a local folder (the zone's DNS policy is all it gets).
- */
-export class KopiaSnapshotJob extends Construct {
-  constructor(scope: Construct, id: string, props: KopiaSnapshotJobProps) {
-    super(scope, id);
-    const chart = PotatoChart.of(this);
-    const { config } = chart;
-    const size = chart.size('kopia', KOPIA_SNAPSHOT);
-    const { schedule, maxHours } = config.kopia.snapshot;
-    new ScheduledJob(this, 'Job', {
-      name: KOPIA_SNAPSHOT,
-      namespace: props.namespace,
-      role: 'backup',
-      schedule,
-      activeDeadlineSeconds: maxHours * 3600,
-      // On SIGTERM (deadline reached, node drained) Kopia saves what it has as a partial snapshot.
-      terminationGracePeriodSeconds: 120,
-      // ReadWriteOnce binds per node: the job shares the claims with the server on the storage node.
-      volumes: [
-        { name: 'repository', claim: 'kopia-repository' },
-        { name: 'cache', claim: 'kopia-cache' },
-        { name: 'sources', claim: 'kopia-sources', readOnly: true },
-        { name: 'scripts', configMap: props.scriptMap, defaultMode: 0o555 },
-        // Rebuilt by `repository connect` at every run; the password stays in the environment.
-        { name: 'config', emptyDir: { sizeLimit: '16Mi' } },
-        { name: 'logs', emptyDir: { sizeLimit: '64Mi' } },
-        { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
-      ],
-      containers: [
-        {
-          name: KOPIA_SNAPSHOT,
-          image: 'kopia',
-          size,
-          command: ['/bin/sh', '/scripts/snapshot.sh'],
-          env: {
-            KOPIA_PASSWORD: { secret: KOPIA_SECRET.name, key: KOPIA_SECRET.repositoryPasswordKey },
-            KOPIA_CONFIG_PATH: '/app/config/repository.config',
-            KOPIA_PERSIST_CREDENTIALS_ON_CONNECT: 'false',
-            KOPIA_LOG_DIR: '/app/logs',
-            KOPIA_LOG_DIR_MAX_SIZE_MB: '16',
-            KOPIA_CONTENT_LOG_DIR_MAX_SIZE_MB: '16',
-            KOPIA_LOG_FILE_MAX_SEGMENT_SIZE: '4000000',
-            KOPIA_CHECK_FOR_UPDATES: 'false',
-            GOMEMLIMIT: snapshotMemLimit(size),
-            TZ: config.timezone,
-          },
-          mounts: [
-            { volume: 'repository', path: KOPIA_PATHS.repository },
-            { volume: 'cache', path: KOPIA_PATHS.cache, subPath: KOPIA_SNAPSHOT_CACHE_SUBPATH },
-            { volume: 'sources', path: KOPIA_PATHS.sources, readOnly: true },
-            { volume: 'scripts', path: '/scripts', readOnly: true },
-            { volume: 'config', path: '/app/config' },
-            { volume: 'logs', path: '/app/logs' },
-            { volume: 'tmp', path: '/tmp' },
-          ],
-          securityException: READ_EVERY_APP,
-        },
       ],
     });
   }

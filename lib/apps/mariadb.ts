@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
-import { ZONES, volumeSpec } from '../config';
+import { ZONES, databaseBackupClients, volumeSpec } from '../config';
 import { memoryBytes } from '../config/quantity';
 import { AppDeployment, AppPolicy, AppService, PotatoChart, appLabels, execProbe, startupWindow } from '../constructs';
 
@@ -189,7 +189,8 @@ export class Mariadb extends Construct {
       name: `${app}-from-nextcloud`,
       namespace,
       app,
-      ingress: [{ peers: MARIADB.clients.map((client) => ({ app: client, namespace: ZONES.apps.namespace })), ports: [{ port }] }],
+      // Its app, plus the backup's dump steps and a restore Job when Kopia runs.
+      ingress: [{ peers: [...MARIADB.clients, ...databaseBackupClients(chart.config)].map((client) => ({ app: client, namespace: ZONES.apps.namespace })), ports: [{ port }] }],
     });
   }
 }

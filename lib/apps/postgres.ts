@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ZONES, volumeSpec } from '../config';
+import { ZONES, databaseBackupClients, volumeSpec } from '../config';
 import { memoryBytes } from '../config/quantity';
 import { AppDeployment, AppPolicy, AppService, PotatoChart, execProbe, startupWindow } from '../constructs';
 
@@ -147,7 +147,8 @@ export class GiteaPostgres extends Construct {
       name: `${app}-from-gitea`,
       namespace,
       app,
-      ingress: [{ peers: GITEA_POSTGRES.clients.map((client) => ({ app: client, namespace: ZONES.apps.namespace })), ports: [{ port }] }],
+      // Its app, plus the backup's dump steps and a restore Job when Kopia runs.
+      ingress: [{ peers: [...GITEA_POSTGRES.clients, ...databaseBackupClients(chart.config)].map((client) => ({ app: client, namespace: ZONES.apps.namespace })), ports: [{ port }] }],
     });
   }
 }

@@ -116,12 +116,24 @@ export const COMPONENTS = {
   },
   kopia: {
     zone: 'apps',
-    description: 'Kopia repository server and its nightly snapshot CronJob',
+    description: 'Kopia repository server and the backup jobs: nightly dumps and snapshot, copies, verification, maintenance',
     enabledByDefault: true,
     priority: 'potatostack-apps',
     containers: {
       kopia: sized('kopia', '20m', '1'),
       'kopia-snapshot': sized('kopia-snapshot', '20m', '1'),
+      // The backup and restore steps: evidence rows in lib/config/evidence.ts, measured by the
+      // restore drill (test/integration/backup-drill.test.ts, reports/footprint/kopia-*.json).
+      'nextcloud-maintenance': sized('nextcloud-maintenance', '10m', '500m'),
+      'dump-mariadb': sized('dump-mariadb', '20m', '500m'),
+      'dump-postgres': sized('dump-postgres', '20m', '500m'),
+      'kopia-copy': sized('kopia-copy', '20m', '1'),
+      'kopia-offsite': sized('kopia-offsite', '20m', '1'),
+      'kopia-verify': sized('kopia-verify', '20m', '1'),
+      'kopia-maintenance': sized('kopia-maintenance', '20m', '1'),
+      'restore-files': sized('restore-files', '20m', '1'),
+      'restore-mariadb': sized('restore-mariadb', '20m', '500m'),
+      'restore-postgres': sized('restore-postgres', '20m', '500m'),
     },
   },
   vpn: {

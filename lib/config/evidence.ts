@@ -74,6 +74,47 @@ const published = (
   sources: readonly string[],
 ): PublishedEvidence => ({ kind: 'published', program, idleMi, peakMi: peak, confidence, sources });
 
+
+/**
+ * Working sets (MiB) the restore drill measured, per step (reports/footprint/kopia-<step>.json):
+ * amd64, each step in a cgroup at its memory limit, its program's code evicted from the page cache first.
+ */
+const DRILL_DUMP_MARIADB = 9.4;
+const DRILL_DUMP_POSTGRES = 4.2;
+const DRILL_RESTORE_MARIADB = 3.6;
+const DRILL_RESTORE_POSTGRES = 2.3;
+const DRILL_KOPIA_COPY = 107.2;
+const DRILL_KOPIA_VERIFY = 72.2;
+const DRILL_KOPIA_MAINTENANCE = 105.1;
+const DRILL_RESTORE_FILES = 113.5;
+const DRILL_DATE = '2026-11-30';
+
+/** A backup or restore step measured by the restore drill: idle and peak are its run's largest working set. */
+function drillStep(container: string, program: string, what: string, workingSetMi: number): MeasuredEvidence {
+  return {
+    kind: 'measured',
+    program,
+    configuration: "the step's script, command, environment, user and capabilities from dist/ (or the restore generator)",
+    conditions: `the restore drill: ${what}`,
+    date: DRILL_DATE,
+    idleMi: workingSetMi,
+    peakMi: workingSetMi,
+    report: `reports/footprint/kopia-${container}.json`,
+  };
+}
+
+/**
+ * A kopia client job of the backups: its run on the drill's small repository sets the steady
+ * figure; the room for a large repository is the Kopia server's published peak, which comes from
+ * maintenance and index growth on real repositories (the same program opening the same index).
+ */
+function kopiaJob(container: string, what: string, drillMi: number): PublishedEvidence {
+  return published(`Kopia 0.21 ${what}`, [drillMi, drillMi], [150, 400], 'M', [
+    `steady: the restore drill's run, ${drillMi} MiB working set on a ~120 MB repository (reports/footprint/kopia-${container}.json)`,
+    'peak: kopia/kopia#4452 (server 53 -> 118 MB, one 700 MB spike), kopia/kopia#4761 and #1903 (maintenance grows with repository content)',
+  ]);
+}
+
 /**
  * One row per container, keyed by container name (names are unique across components).
  * Published rows come from ../shared/footprint-evidence.md unless their sources say otherwise.
@@ -123,6 +164,25 @@ export const EVIDENCE: Readonly<Record<string, Evidence>> = {
     peakMi: 149,
     report: 'reports/kopia-snapshot.md',
   },
+  // The backup and restore steps, measured by the restore drill (test/integration/backup-drill.test.ts):
+  // each container of dist/ (or of the restore generator) run as its pod runs it, in a memory
+  // cgroup of its own, with 200,000 rows per database and ~2,000 files (a ~120 MB repository).
+  // A step runs to completion: its run is its steady state, so idle and peak are the run's largest
+  // working set, except where a larger measured run sets the room for a large repository.
+  'nextcloud-maintenance': published('sh holding the maintenance window, with two php occ calls (Nextcloud 31 CLI)', [1, 4], [176, 176], 'M', [
+    "idle: the holder's shell between its calls, measured here at 0.7 MiB working set, 3.2 MiB RSS (reports/footprint/kopia-nextcloud-maintenance.json; php is a stand-in there)",
+    'peak: one occ call, a PHP CLI on Nextcloud\'s code at the least memory_limit Nextcloud allows, 128 MB ("a minimum of 128MB RAM per process", admin manual, system requirements), plus the CLI\'s own 40 MiB and APCu\'s 8 MiB (NEXTCLOUD_PROCESS_MEMORY, measured with nextcloud-cron)',
+  ]),
+  'dump-mariadb': drillStep('dump-mariadb', 'mariadb-dump 10.11 (Debian 12, amd64)', '--single-transaction --quick of the 200,000-row database', DRILL_DUMP_MARIADB),
+  'dump-postgres': drillStep('dump-postgres', "pg_dump 15 (Debian 12, amd64; the image runs 17's)", 'pg_dump -Fc of the 200,000-row database', DRILL_DUMP_POSTGRES),
+  'restore-mariadb': drillStep('restore-mariadb', 'mariadb client 10.11 (Debian 12, amd64)', 'loading the dump into an emptied server', DRILL_RESTORE_MARIADB),
+  'restore-postgres': drillStep('restore-postgres', "pg_restore 15 (Debian 12, amd64; the image runs 17's)", 'pg_restore --clean --create of the dump', DRILL_RESTORE_POSTGRES),
+  'kopia-copy': kopiaJob('kopia-copy', 'repository sync-to (the cache-HDD copy)', DRILL_KOPIA_COPY),
+  // Not measured (no network here): the same sync loop as the filesystem copy, to a network store.
+  'kopia-offsite': kopiaJob('kopia-copy', 'repository sync-to (off-site; measured as the filesystem copy)', DRILL_KOPIA_COPY),
+  'kopia-verify': kopiaJob('kopia-verify', 'snapshot verify, 5 % of the files read back', DRILL_KOPIA_VERIFY),
+  'kopia-maintenance': kopiaJob('kopia-maintenance', 'full maintenance by its owner', DRILL_KOPIA_MAINTENANCE),
+  'restore-files': kopiaJob('restore-files', "snapshot restore of an app's folders and the dumps", DRILL_RESTORE_FILES),
   gluetun: published('gluetun v3.40, block lists off', [25, 45], [45, 70], 'M', ['qdm12/gluetun#765 (~50 MB with blocking off)', 'qdm12/gluetun#3455 (~60 MB)', 'ionfury/homelab#417 (128Mi OOM)']),
   qbittorrent: published('qBittorrent 5.1, pread/pwrite disk I/O', [40, 80], [120, 250], 'M', ['qbittorrent/qBittorrent#14542 (disk cache dominates)', 'qbittorrent/qBittorrent#19914 and #21502 (mmap I/O grows to GBs; pread/pwrite fixes it)']),
   slskd: published('slskd 0.23 (.NET 8), share cache on disk', [100, 170], [200, 300], 'M', ['slskd/slskd#251 ("normally 150-200 MB")', 'slskd/slskd#1112 (share cache storage mode disk, made for SBCs)']),

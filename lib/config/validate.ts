@@ -306,7 +306,7 @@ export function validateConfig(config: PotatoStackConfig): string[] {
   checkComponents(config, report);
   checkImages(config, report);
   checkVpn(config, report);
-  checkKopia(config.kopia, report);
+  checkKopia(config.kopia, report, [config.storage.mainPath, config.storage.cachePath]);
   checkNextcloud(config.nextcloud, report);
   checkPostgres(config, report);
   checkGitOps(config.gitops, report);

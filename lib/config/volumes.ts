@@ -1,4 +1,5 @@
 import type { ComponentName } from './components';
+import type { PotatoStackConfig } from './types';
 import type { ZoneName } from './zones';
 
 /** Which USB disk a volume lives on. */
@@ -31,6 +32,8 @@ export interface VolumeSpec {
   readonly mode: string;
   /** Mounted read-only by its consumer (ReadOnlyMany); the host script never touches its owner. */
   readonly readOnly?: boolean;
+  /** A setting of its component that must also be on (beyond the component's `enabled`). @default always with its component */
+  readonly enabledWhen?: (config: PotatoStackConfig) => boolean;
 }
 
 export const VOLUMES: readonly VolumeSpec[] = [
@@ -44,6 +47,22 @@ export const VOLUMES: readonly VolumeSpec[] = [
   // Kopia backs up the other apps' folders: a claim cannot cross namespaces, so it gets its own
   // read-only PV of the whole disk.
   { name: 'kopia-sources', component: 'kopia', zone: 'apps', disk: 'main', folder: '', capacity: '500Gi', uid: 0, gid: 0, mode: '0755', readOnly: true },
+  // Database dumps written before each snapshot (and snapshotted with the disk): an unprivileged
+  // UID of their own (DUMP_UID in lib/apps/backup), so neither database image's user owns them.
+  { name: 'database-dumps', component: 'kopia', zone: 'apps', disk: 'main', folder: 'backups/databases', capacity: '20Gi', uid: 65532, gid: 65532, mode: '0750' },
+  // The second copy of the repository, on the other disk (kopia repository sync-to).
+  {
+    name: 'kopia-copy',
+    component: 'kopia',
+    zone: 'apps',
+    disk: 'cache',
+    folder: 'kopia/repository-copy',
+    capacity: '150Gi',
+    uid: 0,
+    gid: 0,
+    mode: '0700',
+    enabledWhen: (config) => config.kopia.copy.enabled,
+  },
   { name: 'uptime-kuma-data', component: 'uptime-kuma', zone: 'management', disk: 'main', folder: 'uptime-kuma', capacity: '2Gi', uid: 1000, gid: 1000, mode: '0750' },
   { name: 'portainer-data', component: 'portainer', zone: 'management', disk: 'main', folder: 'portainer', capacity: '1Gi', uid: 0, gid: 0, mode: '0700' },
   { name: 'prometheus-data', component: 'prometheus', zone: 'monitoring', disk: 'main', folder: 'monitoring/prometheus', capacity: '20Gi', uid: 65534, gid: 65534, mode: '0750' },
@@ -61,6 +80,11 @@ export const VOLUMES: readonly VolumeSpec[] = [
 export function hostPathOf(spec: VolumeSpec, storage: { readonly mainPath: string; readonly cachePath: string }): string {
   const root = spec.disk === 'main' ? storage.mainPath : storage.cachePath;
   return spec.folder ? `${root}/${spec.folder}` : root;
+}
+
+/** The layout volumes the config uses: of enabled components, with their extra setting on. */
+export function enabledVolumes(config: PotatoStackConfig): VolumeSpec[] {
+  return VOLUMES.filter((v) => config.components[v.component].enabled && (v.enabledWhen?.(config) ?? true));
 }
 
 /** The volume of a given name; throws for a name that is not in the layout. */

@@ -70,6 +70,11 @@ export interface BaseContainerProps {
   readonly mounts?: VolumeMount[];
   /** @default the hardened context with no exception */
   readonly securityException?: SecurityException;
+  /**
+   * UID/GID of this container when it differs from the pod's (a pod whose steps run as
+   * different users, such as a backup job's dump and snapshot steps). @default the pod's
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
   /** @default none */
   readonly lifecycle?: k8s.Lifecycle;
   /** @default the image's */
@@ -91,7 +96,7 @@ function envVar(name: string, value: EnvValue): k8s.EnvVar {
   return { name, valueFrom: { fieldRef: { fieldPath: value.field } } };
 }
 
-function securityContext(exception: SecurityException | undefined): k8s.SecurityContext {
+function securityContext(exception: SecurityException | undefined, runAs?: { uid: number; gid: number }): k8s.SecurityContext {
   const addCapabilities = exception?.addCapabilities ?? [];
   const capabilities = exception?.keepDefaultCapabilities
     ? addCapabilities.length > 0
@@ -103,7 +108,8 @@ function securityContext(exception: SecurityException | undefined): k8s.Security
     privileged: exception?.privileged ? true : undefined,
     readOnlyRootFilesystem: !exception?.writableRootFilesystem,
     runAsNonRoot: exception?.runAsRoot ? undefined : true,
-    runAsUser: exception?.runAsRoot ? 0 : undefined,
+    runAsUser: exception?.runAsRoot ? 0 : runAs?.uid,
+    runAsGroup: exception?.runAsRoot ? undefined : runAs?.gid,
     capabilities,
     seccompProfile: { type: 'RuntimeDefault' },
   };
@@ -134,7 +140,7 @@ export function renderContainer(
     readinessProbe: props.probes?.readiness,
     livenessProbe: props.probes?.liveness,
     lifecycle: props.lifecycle,
-    securityContext: securityContext(props.securityException),
+    securityContext: securityContext(props.securityException, props.runAs),
     ...extra,
   };
 }

@@ -52,6 +52,11 @@ export interface PodProps {
   readonly sidecars?: LongRunningContainerProps[];
   /** Init containers that run to completion before the sidecars after them and the containers. @default none */
   readonly initContainers?: RunToCompletionContainerProps[];
+  /**
+   * Init containers that run to completion after the sidecars have started (each sidecar's
+   * startup probe passed) and before the containers: steps that need a sidecar's service. @default none
+   */
+  readonly initContainersAfterSidecars?: RunToCompletionContainerProps[];
   /** @default none */
   readonly volumes?: PodVolume[];
   /** UID/GID of the pod. Required unless every container runs as root by an explicit exception. */
@@ -109,7 +114,7 @@ function exceptionAnnotations(containers: { name: string; securityException?: Se
 /** Renders the pod template every workload kind shares. */
 export function renderPodTemplate(scope: Construct, props: PodProps, restartPolicy?: string): k8s.PodTemplateSpec {
   const chart = PotatoChart.of(scope);
-  const all = [...(props.initContainers ?? []), ...(props.sidecars ?? []), ...props.containers];
+  const all = [...(props.initContainers ?? []), ...(props.sidecars ?? []), ...(props.initContainersAfterSidecars ?? []), ...props.containers];
   const names = new Set<string>();
   for (const c of all) {
     if (names.has(c.name)) throw new Error(`${props.name}: two containers are named '${c.name}'`);
@@ -121,8 +126,8 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
       if (!declared.has(m.volume)) throw new Error(`${props.name}/${c.name}: mounts volume '${m.volume}' that the pod does not declare`);
     }
   }
-  if (!props.runAs && !all.every((c) => c.securityException?.runAsRoot)) {
-    throw new Error(`${props.name}: runAs is required unless every container has a runAsRoot security exception`);
+  if (!props.runAs && !all.every((c) => c.securityException?.runAsRoot || c.runAs)) {
+    throw new Error(`${props.name}: runAs is required unless every container runs as its own UID or has a runAsRoot security exception`);
   }
   const mainImage = chart.image(props.containers[0].image);
   const component = componentOfContainer(props.containers[0].name);
@@ -162,6 +167,7 @@ export function renderPodTemplate(scope: Construct, props: PodProps, restartPoli
       initContainers: [
         ...(props.initContainers ?? []).map((c) => renderContainer(c, chart.image(c.image))),
         ...(props.sidecars ?? []).map((c) => renderContainer(c, chart.image(c.image), { restartPolicy: 'Always' })),
+        ...(props.initContainersAfterSidecars ?? []).map((c) => renderContainer(c, chart.image(c.image))),
       ],
       containers: props.containers.map((c) => renderContainer(c, chart.image(c.image))),
       volumes: props.volumes?.map(renderVolume),
@@ -216,13 +222,21 @@ export class NodeDaemonSet extends PodController {
   }
 }
 
-export interface ScheduledJobProps extends Omit<PodProps, 'containers' | 'sidecars'> {
+export interface ScheduledJobProps extends Omit<PodProps, 'containers'> {
   readonly schedule: string;
   readonly containers: RunToCompletionContainerProps[];
   /** @default the configured time zone */
   readonly timeZone?: string;
   /** Seconds a run may take before it is killed. @default 3600 */
   readonly activeDeadlineSeconds?: number;
+  /**
+   * `OnFailure` restarts a failed container in the same pod; `Never` fails the pod and lets the
+   * Job start a fresh one (needed when steps hand over through the pod's own state, such as a
+   * sidecar that holds a maintenance window). @default 'OnFailure'
+   */
+  readonly restartPolicy?: 'OnFailure' | 'Never';
+  /** Retries before the Job counts as failed. @default 2 */
+  readonly backoffLimit?: number;
 }
 
 /** CronJob that never overlaps itself and keeps a short history. */
@@ -230,7 +244,7 @@ export class ScheduledJob extends Construct {
   constructor(scope: Construct, id: string, props: ScheduledJobProps) {
     super(scope, id);
     const chart = PotatoChart.of(this);
-    const template = renderPodTemplate(this, { ...props, containers: props.containers as LongRunningContainerProps[] }, 'OnFailure');
+    const template = renderPodTemplate(this, { ...props, containers: props.containers as LongRunningContainerProps[] }, props.restartPolicy ?? 'OnFailure');
     new k8s.KubeCronJob(this, 'Resource', {
       metadata: workloadMetadata(props),
       spec: {
@@ -242,13 +256,34 @@ export class ScheduledJob extends Construct {
         startingDeadlineSeconds: 300,
         jobTemplate: {
           spec: {
-            backoffLimit: 2,
+            backoffLimit: props.backoffLimit ?? 2,
             activeDeadlineSeconds: props.activeDeadlineSeconds ?? 3600,
             ttlSecondsAfterFinished: 86400,
             template,
           },
         },
       },
+    });
+  }
+}
+
+export interface OneOffJobProps extends Omit<PodProps, 'containers'> {
+  readonly containers: RunToCompletionContainerProps[];
+  /** Seconds the run may take before it is killed. */
+  readonly activeDeadlineSeconds: number;
+}
+
+/**
+ * A Job run once by hand (a restore): never retried on its own (a second attempt must be the
+ * operator's decision), and kept after it ends so its logs can be read.
+ */
+export class OneOffJob extends Construct {
+  constructor(scope: Construct, id: string, props: OneOffJobProps) {
+    super(scope, id);
+    const template = renderPodTemplate(this, { ...props, containers: props.containers as LongRunningContainerProps[] }, 'Never');
+    new k8s.KubeJob(this, 'Resource', {
+      metadata: workloadMetadata(props),
+      spec: { backoffLimit: 0, activeDeadlineSeconds: props.activeDeadlineSeconds, template },
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-28';
 import type { Zone } from '../config';
+import { GITOPS_KEEP_ANNOTATIONS } from './labels';
 import { DNS_PORTS } from './network-policy';
 
 /** Pod Security admission labels for a zone: enforce its level, warn and audit at restricted. */
@@ -27,7 +28,8 @@ export interface ZoneNamespaceProps {
 
 /**
  * A zone: its namespace with Pod Security labels, a default-deny policy for both directions,
- * and DNS egress to CoreDNS for every pod except the listed ones.
+ * and DNS egress to CoreDNS for every pod except the listed ones. Deleting a namespace deletes
+ * every claim in it, so it carries the GitOps keep annotations like the volumes do.
  */
 export class ZoneNamespace extends Construct {
   readonly namespace: string;
@@ -40,7 +42,7 @@ export class ZoneNamespace extends Construct {
       metadata: {
         name: zone.namespace,
         labels: { ...podSecurityLabels(zone), 'potatostack.io/zone': zone.title },
-        annotations: zone.reason ? { 'potatostack.io/pod-security-reason': zone.reason } : undefined,
+        annotations: { ...GITOPS_KEEP_ANNOTATIONS, ...(zone.reason ? { 'potatostack.io/pod-security-reason': zone.reason } : {}) },
       },
     });
     new k8s.KubeNetworkPolicy(this, 'DefaultDeny', {

@@ -1,9 +1,6 @@
-import { VOLUMES, VolumeSpec, PotatoStackConfig, hostPathOf } from '../config';
+import { PotatoStackConfig, enabledVolumes, hostPathOf } from '../config';
 
-/** The layout volumes of the enabled components. */
-export function enabledVolumes(config: PotatoStackConfig): VolumeSpec[] {
-  return VOLUMES.filter((v) => config.components[v.component].enabled);
-}
+export { enabledVolumes } from '../config';
 
 /**
  * Shell script that prepares the HDD folders the PVs point at: each folder with the owner

@@ -17,6 +17,8 @@ install -d -o 1000 -g 1000 -m 0750 '/var/lib/potatostack-staging/main/gitea'  # 
 install -d -o 70 -g 70 -m 0700 '/var/lib/potatostack-staging/main/databases/postgres'  # postgres-data
 install -d -o 0 -g 0 -m 0700 '/var/lib/potatostack-staging/main/kopia/repository'  # kopia-repository
 install -d -o 0 -g 0 -m 0700 '/var/lib/potatostack-staging/main/kopia/cache'  # kopia-cache
+install -d -o 65532 -g 65532 -m 0750 '/var/lib/potatostack-staging/main/backups/databases'  # database-dumps
+install -d -o 0 -g 0 -m 0700 '/var/lib/potatostack-staging/cache/kopia/repository-copy'  # kopia-copy
 install -d -o 1000 -g 1000 -m 0750 '/var/lib/potatostack-staging/main/qbittorrent'  # qbittorrent-config
 install -d -o 1000 -g 1000 -m 0775 '/var/lib/potatostack-staging/cache/torrents'  # torrents
 

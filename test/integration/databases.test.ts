@@ -7,6 +7,8 @@ import { resolveConfig } from '../../lib/config';
 import { mariadbTuning, renderMyCnf } from '../../lib/apps/mariadb';
 import { INITDB_ARGS, postgresArgs, postgresSettings } from '../../lib/apps/postgres';
 import { freePort } from './support/load';
+import { systemUser as serverIdentity } from './support/postgres';
+import { findBinary, postgresBinDir, stop, succeeds, waitUntil } from './support/servers';
 
 /**
  * Starts Debian's MariaDB and PostgreSQL on loopback, once with the settings the data chart
@@ -17,68 +19,10 @@ import { freePort } from './support/load';
 
 const ROOT = path.join(__dirname, '..', '..');
 const REPORT = path.join(ROOT, 'reports', 'databases.md');
-const INSTALL_HINT = 'install the servers with `sudo apt-get install -y mariadb-server postgresql` (or run scripts/setup-integration.sh)';
 
 const config = resolveConfig();
 const mariadbSize = config.components.mariadb.containers.mariadb;
 const postgresSize = config.components.postgres.containers.postgres;
-
-function findBinary(name: string, dirs: string[]): string {
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new Error(`${name} not found in ${dirs.join(', ')}: ${INSTALL_HINT}`);
-}
-
-/** Newest PostgreSQL server directory Debian installed (/usr/lib/postgresql/<major>/bin). */
-function postgresBinDir(): string {
-  const base = '/usr/lib/postgresql';
-  const majors = fs.existsSync(base) ? fs.readdirSync(base).filter((d) => fs.existsSync(path.join(base, d, 'bin', 'postgres'))) : [];
-  if (majors.length === 0) throw new Error(`no PostgreSQL server under ${base}: ${INSTALL_HINT}`);
-  return path.join(base, majors.sort((a, b) => Number(b) - Number(a))[0], 'bin');
-}
-
-/** The servers refuse to run as root: as root, run them as their Debian system user, otherwise as ourselves. */
-function serverIdentity(user: string): { uid?: number; gid?: number } {
-  if (process.getuid?.() !== 0) return {};
-  try {
-    const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-    return { uid, gid };
-  } catch {
-    throw new Error(`system user '${user}' is missing (the Debian package creates it): ${INSTALL_HINT}`);
-  }
-}
-
-async function waitUntil(what: string, check: () => boolean, child: ChildProcess, log: () => string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${log()}`);
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${what} was not ready after ${timeoutMs / 1000}s:\n${log()}`);
-}
-
-function succeeds(file: string, args: string[]): boolean {
-  try {
-    execFileSync(file, args, { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
-  clearTimeout(timer);
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
 
 /** A kB field of /proc/<pid>/status or smaps_rollup, in MiB. */
 function procMiB(pid: number, file: 'status' | 'smaps_rollup', field: string): number {

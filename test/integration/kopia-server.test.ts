@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +15,9 @@ import { requireTool } from './support/tools';
  * folder, then execs `kopia server start` with the generated TLS, login and metrics flags) with
  * the container's env from dist/. Changed for this machine only: the container's mount paths
  * become temporary folders, the listen addresses become loopback ports, the Secrets' values are
- * the test's own and the TLS certificate is a throwaway self-signed one.
+ * the test's own and the TLS certificate is a throwaway self-signed one. While it starts, every
+ * command line of its process tree is read: no password may be on one (any pod sharing the
+ * node's PID namespace could read it); Kopia reads them from its environment.
  */
 
 const WORKLOAD = distObject('Deployment', 'apps', 'kopia');
@@ -38,6 +40,58 @@ function startScript(): string {
   const volume = podSpec(WORKLOAD).volumes.find((v: any) => v.name === mount.name);
   return distConfigMapData('apps', volume.configMap.name, script.slice(mount.mountPath.length + 1));
 }
+
+/** The pid and all its descendants. */
+function processTree(pid: number): number[] {
+  const result = [pid];
+  for (let i = 0; i < result.length; i++) {
+    try {
+      for (const task of fs.readdirSync(`/proc/${result[i]}/task`)) {
+        const children = fs.readFileSync(`/proc/${result[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) result.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return result;
+}
+
+/** Adds the command line of every process of the tree to `into`. */
+function sampleCommandLines(pid: number, into: Set<string>): void {
+  for (const p of processTree(pid)) {
+    try {
+      const line = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (line) into.add(line);
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+test('the command-line sampler sees a secret that is on a command line (the check can fail)', async () => {
+  const secret = randomBytes(8).toString('hex');
+  const child = spawn('sh', ['-c', 'sleep 3', 'sh', `--server-password=${secret}`]);
+  await new Promise((r) => setTimeout(r, 200));
+  const lines = new Set<string>();
+  sampleCommandLines(child.pid!, lines);
+  child.kill();
+  expect([...lines].some((l) => l.includes(secret))).toBe(true);
+});
+
+test('the start script refuses to run without the UI password instead of serving without a login', () => {
+  const kopia = requireTool('kopia', 'KOPIA_BIN');
+  const repository = fs.mkdtempSync(path.join(work, 'no-password-'));
+  const script = path.join(work, 'start-no-password.sh');
+  fs.writeFileSync(script, startScript());
+  const run = spawnSync('/bin/sh', [script], {
+    encoding: 'utf8',
+    env: { PATH: `${path.dirname(kopia)}:/usr/bin:/bin`, HOME: work, REPOSITORY: repository, KOPIA_PASSWORD: password, KOPIA_SERVER_USERNAME: login.user, KOPIA_SERVER_PASSWORD: '' },
+  });
+  expect(run.status).not.toBe(0);
+  expect(`${run.stdout}${run.stderr}`).toContain('the kopia Secret has no server-password');
+  expect(fs.readdirSync(repository)).toEqual([]);
+});
 
 /** Replaces `from` with `to` and fails when the script no longer contains `from` (the rewrite would silently do nothing). */
 function rewrite(text: string, from: string | RegExp, to: string): string {
@@ -77,7 +131,7 @@ test('kopia server starts with the generated script, flags and env; probes answe
   expect(references.sort()).toEqual(['KOPIA_PASSWORD', 'KOPIA_SERVER_PASSWORD', 'KOPIA_SERVER_USERNAME']);
   const localEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    const mount = Object.keys(folders).find((m) => value.startsWith(`${m}/`));
+    const mount = Object.keys(folders).find((m) => value === m || value.startsWith(`${m}/`));
     localEnv[name] = mount ? folders[mount] + value.slice(mount.length) : value;
   }
   server = new MeteredProcess('/bin/sh', [scriptFile], {
@@ -92,9 +146,21 @@ test('kopia server starts with the generated script, flags and env; probes answe
     },
   });
   const target = { portMap: { [httpsPort]: port, [metricsContainerPort]: metricsPort } };
-  await waitForProbe(container, 'startupProbe', target, 180000).catch((e) => {
-    throw new Error(`${e.message}\n${server!.log}`);
-  });
+  // Every command line of the server's process tree while it creates the repository and starts,
+  // read as any process in the node's PID namespace could.
+  const commandLines = new Set<string>();
+  const sampler = setInterval(() => sampleCommandLines(server!.child.pid!, commandLines), 10);
+  await waitForProbe(container, 'startupProbe', target, 180000)
+    .catch((e) => {
+      throw new Error(`${e.message}\n${server!.log}`);
+    })
+    .finally(() => clearInterval(sampler));
+  sampleCommandLines(server.child.pid!, commandLines);
+  const lines = [...commandLines];
+  expect(lines.some((l) => l.includes('kopia repository create'))).toBe(true);
+  expect(lines.some((l) => l.startsWith('kopia server start'))).toBe(true);
+  for (const secret of [password, login.password]) expect(lines.filter((l) => l.includes(secret))).toEqual([]);
+  expect(lines.filter((l) => /password/i.test(l))).toEqual([]);
   const probes = await runAllProbes(container, target);
   expect(probes.map((p) => [p.kind, p.ok])).toEqual(probes.map((p) => [p.kind, true]));
   expect(server.log).toMatch(/no repository in .* yet: creating one/);

@@ -2,82 +2,79 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KOPIA_IDENTITY, KOPIA_SNAPSHOT_CACHE_SUBPATH, KOPIA_SNAPSHOT_IDENTITY, REPOSITORY_MARKER, renderSnapshotScript, snapshotIgnoreRules } from '../../lib/apps/kopia';
+import { resolveConfig } from '../../lib/config';
+import { BACKUP_IDENTITIES, CACHE_SUBPATHS, snapshotIgnoreRules } from '../../lib/apps/backup/jobs';
+import { REPOSITORY_MARKER } from '../../lib/apps/backup/scripts';
+import { distConfigMapData, distContainer } from './support/dist';
+import { prepareContainer } from './support/pod';
 import { requireTool } from './support/tools';
 
 /**
- * The snapshot CronJob's script against a real kopia (the catalog's version, built by
- * scripts/setup-integration.sh into tools/bin): a folder laid out like the main disk, the
- * repository created the way the server creates it, the job's script run as the pod runs it.
+ * The snapshot step of the kopia-snapshot CronJob against a real kopia (the catalog's version,
+ * built by scripts/setup-integration.sh into tools/bin), exactly as dist/ defines it (script,
+ * environment, root with DAC_OVERRIDE only, read-only sources): a folder laid out like the main
+ * disk, the repository created the way the server creates it. The whole nightly pod, dumps
+ * included, runs in backup-drill.test.ts.
  */
 const PASSWORD = 'integration-test-password';
+const config = resolveConfig();
 
 let KOPIA: string;
 let work: string;
 let disk: string;
-let paths: { repository: string; cache: string; sources: string };
+let dirs: Record<string, string>;
 
 beforeAll(() => {
   KOPIA = requireTool('kopia', 'KOPIA_BIN');
 });
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'kopia-snapshot-'));
-  // Traversable by the unprivileged user of the last test.
   fs.chmodSync(work, 0o755);
   disk = path.join(work, 'seconddrive');
   // The main disk as prepare-storage.sh lays it out: the apps' folders and Kopia's own.
-  for (const dir of ['nextcloud/data/alice', 'gitea/repos', 'kopia/repository', `kopia/cache/${KOPIA_SNAPSHOT_CACHE_SUBPATH}`]) fs.mkdirSync(path.join(disk, dir), { recursive: true });
+  for (const dir of ['nextcloud/data/alice', 'gitea/repos', 'kopia/repository', `kopia/cache/${CACHE_SUBPATHS.snapshot}`, 'databases/mariadb', 'backups/databases']) fs.mkdirSync(path.join(disk, dir), { recursive: true });
   fs.writeFileSync(path.join(disk, 'nextcloud/data/alice/notes.txt'), 'hello from nextcloud\n');
   fs.writeFileSync(path.join(disk, 'gitea/repos/app.git'), 'a repository\n');
-  // The job sees the disk at /data, its repository at /repository and its cache sub-folder at /app/cache.
-  paths = { repository: path.join(disk, 'kopia/repository'), cache: path.join(disk, 'kopia/cache', KOPIA_SNAPSHOT_CACHE_SUBPATH), sources: disk };
+  fs.writeFileSync(path.join(disk, 'databases/mariadb/ibdata1'), 'live database file\n');
+  fs.writeFileSync(path.join(disk, 'backups/databases/nextcloud-mariadb-20261130T013000Z.sql'), '-- Dump completed\n');
+  const scripts = path.join(work, 'scripts');
+  fs.mkdirSync(scripts);
+  fs.writeFileSync(path.join(scripts, 'snapshot.sh'), distConfigMapData('apps', 'kopia-scripts', 'snapshot.sh'), { mode: 0o555 });
+  dirs = { repository: path.join(disk, 'kopia/repository'), cache: path.join(disk, 'kopia/cache'), sources: disk, scripts };
+  for (const name of ['config', 'logs', 'tmp']) dirs[name] = fs.mkdtempSync(path.join(work, `${name}-`));
 });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/** Environment of the job's container, with its folders moved under the test's work dir. */
-function jobEnv(configDir: string, password = PASSWORD): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.dirname(KOPIA)}:/usr/bin:/bin`,
-    HOME: work,
-    KOPIA_PASSWORD: password,
-    KOPIA_CONFIG_PATH: path.join(configDir, 'repository.config'),
-    KOPIA_PERSIST_CREDENTIALS_ON_CONNECT: 'false',
-    KOPIA_LOG_DIR: path.join(configDir, 'logs'),
-    KOPIA_CHECK_FOR_UPDATES: 'false',
-  };
-}
-
-function runScript(options: { password?: string; uid?: number } = {}): { status: number | null; output: string } {
-  const config = fs.mkdtempSync(path.join(work, 'job-config-'));
-  const scriptFile = path.join(work, 'snapshot.sh');
-  fs.writeFileSync(scriptFile, renderSnapshotScript(paths), { mode: 0o555 });
-  const env = jobEnv(config, options.password);
-  const command = options.uid === undefined ? ['sh', scriptFile] : ['setpriv', `--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', 'sh', scriptFile];
-  if (options.uid !== undefined) fs.chownSync(config, options.uid, options.uid);
-  const result = spawnSync(command[0], command.slice(1), { encoding: 'utf8', env });
+/** Runs the snapshot container of dist/ (optionally changed, to show what a missing capability does). */
+function runSnapshot(options: { password?: string; change?: (container: any) => void } = {}): { status: number | null; output: string } {
+  const container = structuredClone(distContainer('CronJob', 'apps', 'kopia-snapshot', 'kopia-snapshot'));
+  options.change?.(container);
+  for (const name of ['config', 'logs', 'tmp']) dirs[name] = fs.mkdtempSync(path.join(work, `${name}-`));
+  const prepared = prepareContainer(container, { volumes: dirs, secrets: { 'kopia/repository-password': options.password ?? PASSWORD }, path: [path.dirname(KOPIA)] });
+  const result = spawnSync(prepared.command, prepared.args, { encoding: 'utf8', env: prepared.env });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-/** kopia as the server's connection (it created the repository) or as the job's. */
+/** kopia as a client of our own (the server's connection, or an inspector). */
 function kopia(args: string[], configDir: string): string {
-  const result = spawnSync(KOPIA, args, { encoding: 'utf8', env: jobEnv(configDir) });
+  const env = { PATH: `${path.dirname(KOPIA)}:/usr/bin:/bin`, HOME: work, KOPIA_PASSWORD: PASSWORD, KOPIA_CONFIG_PATH: path.join(configDir, 'repository.config'), KOPIA_LOG_DIR: path.join(configDir, 'logs'), KOPIA_CHECK_FOR_UPDATES: 'false' };
+  const result = spawnSync(KOPIA, args, { encoding: 'utf8', env });
   if (result.status !== 0) throw new Error(`kopia ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
 }
 
 function createRepositoryAsServer(): string {
   const serverConfig = fs.mkdtempSync(path.join(work, 'server-config-'));
-  kopia(
-    ['repository', 'create', 'filesystem', `--path=${paths.repository}`, `--cache-directory=${path.join(disk, 'kopia/cache')}`, `--override-hostname=${KOPIA_IDENTITY.hostname}`, `--override-username=${KOPIA_IDENTITY.username}`],
-    serverConfig,
-  );
+  const { hostname, username } = BACKUP_IDENTITIES.server;
+  kopia(['repository', 'create', 'filesystem', `--path=${dirs.repository}`, `--cache-directory=${path.join(disk, 'kopia/cache')}`, `--override-hostname=${hostname}`, `--override-username=${username}`], serverConfig);
   return serverConfig;
 }
 
+const source = () => `${BACKUP_IDENTITIES.snapshot.username}@${BACKUP_IDENTITIES.snapshot.hostname}:${disk}`;
+
 /** Every path in the latest snapshot of the job's source. */
 function snapshotEntries(serverConfig: string): string[] {
-  const source = `${KOPIA_SNAPSHOT_IDENTITY.username}@${KOPIA_SNAPSHOT_IDENTITY.hostname}:${paths.sources}`;
-  const snapshots = JSON.parse(kopia(['snapshot', 'list', source, '--json'], serverConfig)) as { rootEntry: { obj: string } }[];
+  const snapshots = JSON.parse(kopia(['snapshot', 'list', source(), '--json'], serverConfig)) as { rootEntry: { obj: string } }[];
   expect(snapshots.length).toBeGreaterThan(0);
   // `kopia ls -r <root>` prefixes every path with the root object's ID.
   return kopia(['ls', '-r', snapshots[snapshots.length - 1].rootEntry.obj], serverConfig)
@@ -86,55 +83,70 @@ function snapshotEntries(serverConfig: string): string[] {
     .map((line) => line.slice(line.indexOf('/') + 1));
 }
 
+/** The ignore rules of the source's policy, as `kopia policy show` lists them. */
+function ignoreRules(serverConfig: string): string[] {
+  const policy = kopia(['policy', 'show', source(), '--json'], serverConfig);
+  return (JSON.parse(policy).files?.ignore ?? []) as string[];
+}
+
 test('refuses an empty repository folder: exits non-zero with a clear message and creates nothing', () => {
-  const result = runScript();
+  const result = runSnapshot();
   expect(result.status).not.toBe(0);
   expect(result.output).toContain(`${REPOSITORY_MARKER} is missing`);
-  expect(fs.readdirSync(paths.repository)).toEqual([]);
+  expect(fs.readdirSync(dirs.repository)).toEqual([]);
 });
 
 test('refuses a folder with files but no repository, leaving the files alone', () => {
-  fs.writeFileSync(path.join(paths.repository, 'leftover'), 'not a repository');
-  const result = runScript();
+  fs.writeFileSync(path.join(dirs.repository, 'leftover'), 'not a repository');
+  const result = runSnapshot();
   expect(result.status).not.toBe(0);
-  expect(fs.readdirSync(paths.repository)).toEqual(['leftover']);
+  expect(fs.readdirSync(dirs.repository)).toEqual(['leftover']);
 });
 
-test("snapshots the apps' folders under the job's own identity, never Kopia's repository or cache, and re-runs cleanly", () => {
+test("snapshots the apps' folders and the dumps under the job's own identity, never Kopia's folders or live databases, and re-runs cleanly", () => {
   const serverConfig = createRepositoryAsServer();
-  const first = runScript();
+  const first = runSnapshot();
   expect([first.status, first.output]).toEqual([0, expect.stringContaining('Created snapshot')]);
   const entries = snapshotEntries(serverConfig);
-  expect(entries).toEqual(expect.arrayContaining(['nextcloud/data/alice/notes.txt', 'gitea/repos/app.git']));
-  expect(entries.filter((e) => /^kopia\/(repository|cache)\//.test(e))).toEqual([]);
+  expect(entries).toEqual(expect.arrayContaining(['nextcloud/data/alice/notes.txt', 'gitea/repos/app.git', 'backups/databases/nextcloud-mariadb-20261130T013000Z.sql']));
+  expect(entries.filter((e) => /^(kopia|databases)\/./.test(e))).toEqual([]);
 
-  // The nightly re-run: the ignore rules stay listed once, the snapshot succeeds again.
-  const second = runScript();
+  // The nightly re-run: the rules stay exactly the generated list, the snapshot succeeds again.
+  const second = runSnapshot();
   expect(second.status).toBe(0);
-  const policy = kopia(['policy', 'show', `${KOPIA_SNAPSHOT_IDENTITY.username}@${KOPIA_SNAPSHOT_IDENTITY.hostname}:${paths.sources}`], serverConfig);
-  for (const rule of snapshotIgnoreRules()) expect(policy.split('\n').filter((l) => l.trim() === rule)).toHaveLength(1);
-  // Maintenance stays with the server's identity, which created the repository.
-  expect(kopia(['maintenance', 'info'], serverConfig)).toContain(`Owner: ${KOPIA_IDENTITY.username}@${KOPIA_IDENTITY.hostname}`);
+  expect(ignoreRules(serverConfig).sort()).toEqual(snapshotIgnoreRules(config).sort());
+  // Maintenance stays with the server's identity, which created the repository (the maintenance job takes it over).
+  expect(kopia(['maintenance', 'info'], serverConfig)).toContain(`Owner: ${BACKUP_IDENTITIES.server.username}@${BACKUP_IDENTITIES.server.hostname}`);
+});
+
+test('a rule added by hand (or dropped from kopia.ignore) does not survive the next run', () => {
+  const serverConfig = createRepositoryAsServer();
+  expect(runSnapshot().status).toBe(0);
+  kopia(['policy', 'set', source(), '--add-ignore=/gitea/'], serverConfig);
+  expect(ignoreRules(serverConfig)).toContain('/gitea/');
+  expect(runSnapshot().status).toBe(0);
+  expect(ignoreRules(serverConfig)).not.toContain('/gitea/');
+  expect(snapshotEntries(serverConfig)).toContain('gitea/repos/app.git');
 });
 
 test('fails (non-zero) with a wrong repository password', () => {
   createRepositoryAsServer();
-  const result = runScript({ password: 'not-the-password' });
+  const result = runSnapshot({ password: 'not-the-password' });
   expect(result.status).not.toBe(0);
   expect(result.output).toMatch(/invalid repository password|password/i);
 });
 
 test('fails (non-zero) when a file cannot be read, so the Job is counted as failed', () => {
   const serverConfig = createRepositoryAsServer();
-  // Without DAC_OVERRIDE (here: an unprivileged user) a 0600 file of another owner is unreadable.
-  const nobody = 65534;
-  spawnSync('chown', ['-R', `${nobody}:${nobody}`, paths.repository, paths.cache]);
+  // Another app's private file: only DAC_OVERRIDE lets root read it.
   fs.writeFileSync(path.join(disk, 'nextcloud/data/alice/secret.txt'), 'private\n', { mode: 0o600 });
-  const result = runScript({ uid: nobody });
-  expect(result.status).not.toBe(0);
-  expect(result.output).toMatch(/fatal error/i);
-  // Nothing but that file was wrong: the same run as root (with its override) succeeds.
-  spawnSync('chown', ['-R', '0:0', paths.repository, paths.cache]);
-  expect(runScript().status).toBe(0);
+  fs.chownSync(path.join(disk, 'nextcloud/data/alice/secret.txt'), 33, 33);
+  fs.chmodSync(path.join(disk, 'nextcloud/data/alice'), 0o700);
+  fs.chownSync(path.join(disk, 'nextcloud/data/alice'), 33, 33);
+  const without = runSnapshot({ change: (c) => (c.securityContext.capabilities.add = []) });
+  expect(without.status).not.toBe(0);
+  expect(without.output).toMatch(/fatal error|permission denied/i);
+  // The container as dist/ has it (DAC_OVERRIDE) reads it.
+  expect(runSnapshot().status).toBe(0);
   expect(snapshotEntries(serverConfig)).toContain('nextcloud/data/alice/secret.txt');
 });

@@ -6,9 +6,10 @@ import { parse, stringify } from 'yaml';
 import type { PotatoStackOverrides } from '../../lib/config';
 import { renderAlertmanagerConfig } from '../../lib/apps/monitoring/alertmanager';
 import { prometheusConfig } from '../../lib/apps/monitoring/prometheus-config';
-import { BACKUP_JOBS, RULE_FILE_NAME, THRESHOLDS, renderAlertRules } from '../../lib/apps/monitoring/rules';
+import { BACKUP_JOBS, RULE_FILE_NAME, THRESHOLDS, alertRuleGroups, renderAlertRules, ruleFile } from '../../lib/apps/monitoring/rules';
 import { TEXTFILE_MOUNT } from '../../lib/apps/monitoring/node-exporter';
 import { SMART_DATA_MAX_AGE_SECONDS, SMART_TEXTFILE, SMARTMON_METRICS, rawValueMetric } from '../../lib/host/smart';
+import { backupCronJobs } from '../../lib/config';
 import { find, fullConfig, synthFull } from '../helpers';
 
 /**
@@ -131,6 +132,27 @@ describe('promtool', () => {
     expect(output).toContain('SUCCESS');
   });
 
+  test("test rules: each backup CronJob's age alerts fire past its maximum age and stay quiet below it", () => {
+    const backups = alertRuleGroups(fullConfig()).filter((g) => g.name === 'backups');
+    expect(backups[0]?.interval).toBe('5m');
+    const rulesFile = write('backups/backups.yml', stringify(ruleFile(backups), { lineWidth: 0 }));
+    const testFile = write('backups/backups.test.yml', stringify(ruleTests(path.basename(rulesFile), backupAgeCases(), '5m'), { lineWidth: 0 }));
+    expect(expectSuccess(promtool, ['test', 'rules', testFile])).toContain('SUCCESS');
+  });
+
+  test('the backup age cases would catch a maximum age that does not hold', () => {
+    // The copy's maximum age doubled in the rules: its "fires past the maximum age" case must fail.
+    const backups = alertRuleGroups(fullConfig()).filter((g) => g.name === 'backups');
+    const text = stringify(ruleFile(backups), { lineWidth: 0 });
+    const mutated = text.replace('cronjob="kopia-copy"} > 26 * 3600', 'cronjob="kopia-copy"} > 52 * 3600');
+    expect(mutated).not.toBe(text);
+    write('backups-mutant/backups.yml', mutated);
+    const testFile = write('backups-mutant/backups.test.yml', stringify(ruleTests('backups.yml', backupAgeCases(), '5m'), { lineWidth: 0 }));
+    const { status, output } = run(promtool, ['test', 'rules', testFile]);
+    expect(status).not.toBe(0);
+    expect(output).toMatch(/BackupTooOld.*kopia-copy/);
+  });
+
   test('test rules would catch a threshold that does not hold (the generated cases can fail)', () => {
     // The same cases against rules whose memory threshold is raised: the "fires above" case must fail.
     const rules = renderAlertRules(fullConfig()).replace(`> ${THRESHOLDS.memoryUsedPercent}\n`, `> ${THRESHOLDS.memoryUsedPercent + 5}\n`);
@@ -183,6 +205,8 @@ type Series = { series: string; values: string };
 type ExprTest = { expr: string; eval_time: string; exp_samples: { labels: string; value: number }[] };
 interface Case {
   readonly name: string;
+  /** Sample interval of the series. @default '1m' */
+  readonly interval?: string;
   readonly series: Series[];
   readonly checks: ExprTest[];
 }
@@ -194,6 +218,11 @@ function firing(alert: string, at: string, severity?: string, extra = ''): ExprT
     eval_time: at,
     exp_samples: severity ? [{ labels: `{severity="${severity}"}`, value: 1 }] : [],
   };
+}
+
+/** An alert of that name waiting out its `for` time (matching `extra`), not firing yet. */
+function pending(alert: string, at: string, extra = ''): ExprTest {
+  return { expr: `count(ALERTS{alertname="${alert}", alertstate="pending"${extra}})`, eval_time: at, exp_samples: [{ labels: '{}', value: 1 }] };
 }
 
 /** No alert of that name (optionally only those matching `extra`) at that time, whatever its state. */
@@ -223,8 +252,6 @@ function ruleCases(): Case[] {
     // Prometheus 3 stores le="5.0" for the 5 s bound.
     { series: `traefik_service_request_duration_seconds_bucket{service="apps-nextcloud-80@kubernetes", le="${t.responseTimeSeconds.toFixed(1)}"}`, values: `0+${60 * (1 - share)}x40` },
   ];
-  const ageHours = t.backupMaxAgeHours + 1;
-  const samplesFor = (h: number) => h * 60 + 10;
   return [
     {
       name: 'memory above the threshold fires, below stays quiet',
@@ -318,22 +345,6 @@ function ruleCases(): Case[] {
       checks: [quiet('BackupSuccessRateLow', '10m')],
     },
     {
-      name: `no successful backup for more than ${t.backupMaxAgeHours} h is critical`,
-      series: [
-        { series: `kube_cronjob_status_last_successful_time{namespace="apps", cronjob="kopia-snapshot"}`, values: constant(0, samplesFor(ageHours)) },
-        { series: `kube_cronjob_status_last_successful_time{namespace="apps", cronjob="kopia-fresh"}`, values: `0+60x${samplesFor(ageHours)}` },
-      ],
-      checks: [
-        firing('BackupTooOld', `${ageHours}h`, 'critical', ', cronjob="kopia-snapshot"'),
-        quiet('BackupTooOld', `${ageHours}h`, ', cronjob="kopia-fresh"'),
-      ],
-    },
-    {
-      name: 'without a backup CronJob the gap itself is reported',
-      series: [{ series: 'up{job="kube-state-metrics"}', values: constant(1, 80) }],
-      checks: [firing('BackupNotMonitored', '65m', 'warning')],
-    },
-    {
       name: 'a failing SMART self-assessment is critical; a disk without readable SMART only warns that it is not watched',
       series: [
         { series: `${SMARTMON_METRICS.healthy}{disk="/dev/sda", type="sat", instance="potato"}`, values: constant(0, 20) },
@@ -401,11 +412,59 @@ function ruleCases(): Case[] {
   ];
 }
 
+/**
+ * Every backup CronJob's age alerts (dumps and snapshot, copies, verification, maintenance), at
+ * its own maximum age: stale fires, fresh stays quiet, an hour before the limit too. They run
+ * against the backups group alone, evaluated at its own 5-minute interval: the weekly
+ * verification needs eight days of samples, too long to evaluate every rule each minute.
+ */
+function backupAgeCases(): Case[] {
+  const config = fullConfig();
+  return backupCronJobs(config).flatMap((j): Case[] => {
+    const cron = `namespace="${BACKUP_JOBS.namespace}", cronjob="${j.cronjob}"`;
+    const samples = (j.maxAgeHours + 2) * 60;
+    const only = `, cronjob="${j.cronjob}"`;
+    return [
+      {
+        name: `${j.cronjob}: no success for more than ${j.maxAgeHours} h is a critical BackupTooOld`,
+        series: [
+          { series: `kube_cronjob_info{${cron}}`, values: constant(1, samples) },
+          { series: `kube_cronjob_status_last_successful_time{${cron}}`, values: constant(0, samples) },
+        ],
+        checks: [firing('BackupTooOld', `${j.maxAgeHours + 1}h`, 'critical', only), quiet('BackupTooOld', `${j.maxAgeHours - 1}h`, only), quiet('BackupNeverSucceeded', `${j.maxAgeHours + 1}h`, only)],
+      },
+      {
+        name: `${j.cronjob}: a run that keeps succeeding stays quiet`,
+        series: [
+          { series: `kube_cronjob_info{${cron}}`, values: constant(1, samples) },
+          // Succeeding every minute: the last success is always fresh.
+          { series: `kube_cronjob_status_last_successful_time{${cron}}`, values: `0+60x${samples}` },
+        ],
+        checks: [quiet('BackupTooOld', `${j.maxAgeHours + 1}h`, only)],
+      },
+      {
+        name: `${j.cronjob}: never a success within ${j.maxAgeHours} h fires BackupNeverSucceeded (pending before)`,
+        series: [{ series: `kube_cronjob_info{${cron}}`, values: constant(1, samples) }],
+        checks: [
+          firing('BackupNeverSucceeded', `${j.maxAgeHours + 1}h`, 'critical', only),
+          firing('BackupNeverSucceeded', `${j.maxAgeHours - 1}h`, undefined, only),
+          pending('BackupNeverSucceeded', `${j.maxAgeHours - 1}h`, only),
+        ],
+      },
+      {
+        name: `${j.cronjob}: a missing CronJob is reported`,
+        series: [{ series: 'up{job="kube-state-metrics"}', values: constant(1, 80) }],
+        checks: [firing('BackupNotMonitored', '65m', 'warning', only)],
+      },
+    ];
+  });
+}
+
 /** A promtool test file for the rule file `rulesFile` (relative to the test file). */
-function ruleTests(rulesFile: string): unknown {
+function ruleTests(rulesFile: string, cases: Case[] = ruleCases(), evaluationInterval = '1m'): unknown {
   return {
     rule_files: [rulesFile],
-    evaluation_interval: '1m',
-    tests: ruleCases().map((c) => ({ name: c.name, interval: '1m', input_series: c.series, promql_expr_test: c.checks })),
+    evaluation_interval: evaluationInterval,
+    tests: cases.map((c) => ({ name: c.name, interval: c.interval ?? '1m', input_series: c.series, promql_expr_test: c.checks })),
   };
 }

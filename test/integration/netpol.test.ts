@@ -73,9 +73,11 @@ test('the VPN pod reaches only the internet over WireGuard, and is reached only 
   ]);
 });
 
-test('only the apps that own a database reach the data zone', () => {
+test('only the apps that own a database, and the backup that dumps it, reach the data zone', () => {
   expect(actual.filter((c) => c.dst.startsWith('data/')).map(key).sort()).toEqual([
     'apps/gitea[Deployment] => data/gitea-postgres[Deployment] : TCP 5432',
+    'apps/kopia-snapshot[CronJob] => data/gitea-postgres[Deployment] : TCP 5432',
+    'apps/kopia-snapshot[CronJob] => data/mariadb[Deployment] : TCP 3306',
     'apps/nextcloud-cron[CronJob] => data/mariadb[Deployment] : TCP 3306',
     'apps/nextcloud[Deployment] => data/mariadb[Deployment] : TCP 3306',
   ]);
@@ -106,6 +108,10 @@ spec:
   test("a missing policy shows up as an expected connection that is not allowed", () => {
     const withoutMariadbIngress = (o: any) => o.kind === 'NetworkPolicy' && o.metadata.namespace === 'data' && o.metadata.name === 'mariadb-from-nextcloud';
     const { missing } = compare(allowed(analysisDir(FULL, {}, withoutMariadbIngress)), expectedConnections());
-    expect(missing).toEqual(['apps/nextcloud-cron[CronJob] => data/mariadb[Deployment] : TCP 3306', 'apps/nextcloud[Deployment] => data/mariadb[Deployment] : TCP 3306']);
+    expect(missing).toEqual([
+      'apps/kopia-snapshot[CronJob] => data/mariadb[Deployment] : TCP 3306',
+      'apps/nextcloud-cron[CronJob] => data/mariadb[Deployment] : TCP 3306',
+      'apps/nextcloud[Deployment] => data/mariadb[Deployment] : TCP 3306',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { PotatoStackConfig, VOLUMES, Disk, RULE_LOOKBACK_DAYS } from '../../config';
+import { BACKUP_AGE_SLACK_HOURS, PotatoStackConfig, Disk, RULE_LOOKBACK_DAYS, backupCronJobs, enabledVolumes } from '../../config';
 import { VPN_POD } from '../../names';
 import { SECTOR_ATTRIBUTES, SMARTMON_METRICS, SMART_DATA_MAX_AGE_SECONDS, SMART_TEXTFILE_MTIME, rawValueMetric, smartEnabled } from '../../host/smart';
 
@@ -47,8 +47,11 @@ export const THRESHOLDS = {
   /** Seed KPI: backup success rate < 95 %, over the lookback window. */
   backupSuccessRatio: 0.95,
   backupWindowDays: RULE_LOOKBACK_DAYS,
-  /** A daily backup plus two hours of slack. */
-  backupMaxAgeHours: 26,
+  /**
+   * A daily backup job (the dumps and snapshot, the copies, the maintenance) plus two hours of
+   * slack; the weekly verification gets eight days (backupCronJobs in lib/config/kopia.ts).
+   */
+  backupMaxAgeHours: 24 + BACKUP_AGE_SLACK_HOURS,
   /** Seed KPI: failed logins > 50/day (Loki ruler, see loki-rules.ts). */
   failedLoginsPerDay: 50,
   /** Restarts within the window that count as crash-looping. */
@@ -151,7 +154,7 @@ function storageRules(config: PotatoStackConfig): RuleGroup {
   const t = THRESHOLDS;
   const rules: AlertRule[] = [];
   for (const [disk, mount] of Object.entries(diskMounts(config)) as [Disk, string][]) {
-    const volumes = VOLUMES.filter((v) => v.disk === disk && !v.readOnly && config.components[v.component].enabled).map((v) => v.name);
+    const volumes = enabledVolumes(config).filter((v) => v.disk === disk && !v.readOnly).map((v) => v.name);
     if (volumes.length === 0) continue;
     for (const severity of ['warning', 'critical'] as const) {
       const percent = severity === 'critical' ? t.diskCriticalPercent : t.diskWarningPercent;
@@ -306,14 +309,50 @@ function availabilityRules(config: PotatoStackConfig): RuleGroup {
   return { name: 'availability', interval: '5m', rules };
 }
 
-function backupRules(): RuleGroup {
+function backupRules(config: PotatoStackConfig): RuleGroup {
   const t = THRESHOLDS;
   const { namespace, pattern } = BACKUP_JOBS;
   const jobs = `namespace="${namespace}", job_name=~"${pattern}"`;
-  const cronjobs = `namespace="${namespace}", cronjob=~"${pattern}"`;
   const window = `${t.backupWindowDays}d`;
   const succeeded = `max_over_time(kube_job_status_succeeded{${jobs}}[${window}]) > 0`;
   const failed = `max_over_time(kube_job_failed{${jobs}, condition="true"}[${window}]) > 0`;
+  const cronJobs = backupCronJobs(config);
+  // One age rule per backup CronJob, each with the age its schedule allows. A dump is a step of
+  // the snapshot Job, which succeeds only with every dump: its age is the dumps' age too.
+  const ageRules: AlertRule[] = cronJobs.flatMap((j): AlertRule[] => {
+    const selector = `namespace="${namespace}", cronjob="${j.cronjob}"`;
+    return [
+      {
+        alert: 'BackupTooOld',
+        expr: `time() - kube_cronjob_status_last_successful_time{${selector}} > ${j.maxAgeHours} * 3600`,
+        severity: 'critical',
+        labels: { cronjob: j.cronjob },
+        summary: `No successful ${j.cronjob} for more than ${j.maxAgeHours} h`,
+        description: `The last successful run of ${j.cronjob} finished {{ $value | humanizeDuration }} ago, so ${j.covers} is that old. kubectl -n ${namespace} get jobs -l app.kubernetes.io/name=${j.cronjob} shows its runs; docs/backups.md lists what each step does.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupNeverSucceeded',
+        expr: `kube_cronjob_info{${selector}} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time`,
+        for: `${j.maxAgeHours}h`,
+        severity: 'critical',
+        labels: { cronjob: j.cronjob },
+        summary: `${j.cronjob} has not completed a single run`,
+        description: `${j.cronjob} has existed for ${j.maxAgeHours} h without one successful run: ${j.covers} does not exist yet.`,
+        kpi: 'backup success < 95 %',
+      },
+      {
+        alert: 'BackupNotMonitored',
+        expr: `absent(kube_cronjob_info{${selector}})`,
+        for: '1h',
+        severity: 'warning',
+        labels: { cronjob: j.cronjob },
+        summary: `The backup CronJob ${j.cronjob} is missing`,
+        description: `No CronJob ${j.cronjob} exists in ${namespace}, although the config deploys it, so ${j.covers} is neither made nor measured. Kopia's own metrics report repository I/O, not backup outcomes. Apply dist/ again, or silence this alert if backups are watched elsewhere.`,
+        kpi: 'backup success < 95 %',
+      },
+    ];
+  });
   return {
     name: 'backups',
     interval: '5m',
@@ -326,32 +365,7 @@ function backupRules(): RuleGroup {
         description: `Only {{ $value | humanizePercentage }} of the backup jobs (${pattern} in ${namespace}) of the last ${t.backupWindowDays} days succeeded. kubectl -n ${namespace} get jobs shows the failed runs; their logs say why.`,
         kpi: 'backup success < 95 %',
       },
-      {
-        alert: 'BackupTooOld',
-        expr: `time() - kube_cronjob_status_last_successful_time{${cronjobs}} > ${t.backupMaxAgeHours} * 3600`,
-        severity: 'critical',
-        summary: 'No successful backup by {{ $labels.cronjob }} for more than ' + t.backupMaxAgeHours + ' h',
-        description: `The last successful run of {{ $labels.cronjob }} finished {{ $value | humanizeDuration }} ago.`,
-        kpi: 'backup success < 95 %',
-      },
-      {
-        alert: 'BackupNeverSucceeded',
-        expr: `kube_cronjob_info{${cronjobs}} unless on (namespace, cronjob) kube_cronjob_status_last_successful_time`,
-        for: `${t.backupMaxAgeHours}h`,
-        severity: 'critical',
-        summary: '{{ $labels.cronjob }} has not completed a single backup',
-        description: `{{ $labels.cronjob }} has existed for ${t.backupMaxAgeHours} h without one successful run.`,
-        kpi: 'backup success < 95 %',
-      },
-      {
-        alert: 'BackupNotMonitored',
-        expr: `absent(kube_cronjob_info{${cronjobs}})`,
-        for: '1h',
-        severity: 'warning',
-        summary: 'No backup CronJob to watch',
-        description: `No CronJob matching ${pattern} exists in ${namespace}, so backup success and age cannot be measured: Kopia's own metrics report repository I/O, not snapshot outcomes. Schedule the snapshots as such a CronJob, or silence this alert if backups are watched elsewhere.`,
-        kpi: 'backup success < 95 %',
-      },
+      ...ageRules,
       {
         alert: 'BackupRepositoryErrors',
         expr: 'sum by (method) (increase(kopia_blob_errors_total[1h])) > 0',
@@ -419,7 +433,7 @@ function metaRules(config: PotatoStackConfig): RuleGroup {
 /** Every rule group for the enabled components. */
 export function alertRuleGroups(config: PotatoStackConfig): RuleGroup[] {
   const groups = [nodeRules(config), storageRules(config), workloadRules(), availabilityRules(config)];
-  if (config.components.kopia.enabled) groups.push(backupRules());
+  if (config.components.kopia.enabled) groups.push(backupRules(config));
   if (config.components.vpn.enabled) groups.push(vpnRules());
   groups.push(metaRules(config));
   return groups;

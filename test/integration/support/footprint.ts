@@ -109,7 +109,7 @@ export interface MeteredOptions {
 }
 
 /** Drops the clean cached pages of one file (POSIX_FADV_DONTNEED through dd); pages still mapped elsewhere stay. */
-function evictFromPageCache(file: string): void {
+export function evictFromPageCache(file: string): void {
   const run = spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
   if (run.status !== 0) throw new Error(`could not evict ${file} from the page cache: ${run.stderr}`);
 }
