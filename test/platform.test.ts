@@ -1,4 +1,6 @@
-import { VOLUMES, ZONES } from '../lib/config';
+import { App } from 'cdk8s';
+import { VOLUMES, ZONES, resolveConfig } from '../lib/config';
+import { HostPathVolume, PotatoChart, ZoneNamespace } from '../lib/constructs';
 import { find, synthChartsFull } from './helpers';
 
 const platform = synthChartsFull()['00-platform'];
@@ -138,6 +140,15 @@ describe('GitOps never prunes or deletes what holds data', () => {
   test('every PV, PVC and namespace carries the Flux and Argo CD keep annotations', () => {
     expect(new Set(holders.map((o) => o.kind))).toEqual(new Set(['PersistentVolume', 'PersistentVolumeClaim', 'Namespace']));
     for (const o of holders) expect([`${o.kind}/${o.metadata.name}`, o.metadata.annotations]).toEqual([`${o.kind}/${o.metadata.name}`, expect.objectContaining(keep)]);
+  });
+
+  test('the constructs carry them themselves, also outside the stack (no stack-wide stamp)', () => {
+    const chart = new PotatoChart(new App(), 'bare', resolveConfig());
+    new HostPathVolume(chart, 'volume', VOLUMES[0]);
+    new ZoneNamespace(chart, 'zone', { zone: ZONES.apps });
+    const objects = chart.toJson().filter((o: any) => ['PersistentVolume', 'PersistentVolumeClaim', 'Namespace'].includes(o.kind));
+    expect(objects.map((o: any) => o.kind).sort()).toEqual(['Namespace', 'PersistentVolume', 'PersistentVolumeClaim']);
+    for (const o of objects) expect(o.metadata.annotations).toEqual(expect.objectContaining(keep));
   });
 
   test('a namespace keeps its Pod Security reason beside them', () => {
