@@ -1,6 +1,5 @@
 import { ApiObject, App } from 'cdk8s';
 import type { PotatoStackConfig } from '../config';
-import { GITOPS_KEEP_ANNOTATIONS } from '../constructs/labels';
 
 /** A chart of the output as GitOps tools see it: its file in the output folder and its place in the order. */
 export interface ChartFile {
@@ -25,17 +24,15 @@ export const PRUNE_PROTECTED_KINDS = ['Namespace', 'PersistentVolume', 'Persiste
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
 
 /**
- * Stamps the GitOps annotations on the built objects: prune protection on namespaces, volumes and
- * claims (always: it costs nothing and protects data whichever tool applies the output), and with
- * ArgoCD enabled a sync wave per chart in apply order.
+ * With ArgoCD enabled, stamps a sync wave per chart in apply order. (Prune protection of
+ * namespaces, volumes and claims is on those objects already: the ZoneNamespace and volume
+ * constructs set GITOPS_KEEP_ANNOTATIONS, whichever tool applies the output.)
  */
 export function annotateForGitOps(app: App, config: PotatoStackConfig): void {
+  if (!config.gitops.argocd.enabled) return;
   app.charts.forEach((chart, wave) => {
     for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-      if ((PRUNE_PROTECTED_KINDS as readonly string[]).includes(object.kind)) {
-        for (const [key, value] of Object.entries(GITOPS_KEEP_ANNOTATIONS)) object.metadata.addAnnotation(key, value);
-      }
-      if (config.gitops.argocd.enabled) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
+      object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
     }
   });
 }
