@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Entry point of `npx potatostack`: runs the TypeScript CLI through ts-node (swc, no type-check),
-// the same way `npm run synth` runs the charts. The CLI works in a clone of the repository after
-// `npm ci`; the published package carries the library only.
+// Entry point of `npx potatostack`. The published package runs the CLI compiled by `npm run build`
+// (build/cli/main.js). A clone of the repository has no build/: there, npx runs this file from the
+// repository's own package.json, and it runs the TypeScript source through ts-node (swc, no
+// type-check), the same way `npm run synth` runs the charts, so the CLI is never a stale build.
 const fs = require('node:fs');
 const path = require('node:path');
-const main = path.join(__dirname, 'main.ts');
-if (!fs.existsSync(main)) {
-  process.stderr.write('the potatostack CLI runs from a clone of the PotatoStack repository (after `npm ci` there); this installed package holds the library only\n');
-  process.exit(1);
+const source = path.join(__dirname, 'main.ts');
+if (fs.existsSync(source)) {
+  require('ts-node').register({ project: path.join(__dirname, '..', 'tsconfig.json'), transpileOnly: true, swc: true });
+  require(source);
+} else {
+  require('../build/cli/main.js');
 }
-require('ts-node').register({ project: path.join(__dirname, '..', 'tsconfig.json'), transpileOnly: true, swc: true });
-require(main);

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { isIPv4 } from 'node:net';
 import { ConfigError, DEFAULT_CONFIG, GLUETUN_PROVIDERS, resolveConfig, type PotatoStackOverrides } from '../lib/config';
 import { ipv4ToNumber, numberToIpv4 } from '../lib/config/cidr';
 import { parseTraefikChart, valuesGenerationOfMajor } from '../lib/config/traefik-chart';
 import { traefikChartReference } from './preflight';
-import { CliError, loadOverrides } from './shared/project';
+import { PACKAGE_NAME, existingUserRepositoryFiles, renderConfigFile, writeUserRepository } from '../lib/template/user-repository';
+import { CliError, loadOverrides, projectAt, type Project } from './shared/project';
 import { connect, print, projectOf, type GlobalOptions } from './shared/context';
 
 /** A setting every board needs and `init` never leaves on its default unasked. */
@@ -42,6 +44,12 @@ export interface InitOptions extends GlobalOptions {
   readonly detect?: boolean;
   readonly input?: boolean;
   readonly force?: boolean;
+  /** Folder of a new user repository to create (`init --new <dir>`) instead of updating the project in --dir. */
+  readonly new?: string;
+  /** What the new repository's package.json asks npm for. @default `^<this CLI's version>` */
+  readonly packageSpec?: string;
+  /** age public key for the new repository's .sops.yaml. @default none (no .sops.yaml) */
+  readonly ageRecipient?: string;
 }
 
 const FLAG_VALUES: Record<string, (o: InitOptions) => string | undefined> = {
@@ -107,34 +115,9 @@ export async function detect(options: GlobalOptions): Promise<Record<string, str
   return found;
 }
 
-/** A value as a TypeScript literal in the house style: single quotes, bare keys where possible. */
-export function tsLiteral(value: unknown, indent = ''): string {
-  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
-  if (Array.isArray(value)) return `[${value.map((v) => tsLiteral(v, indent)).join(', ')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    if (entries.length === 0) return '{}';
-    const inner = `${indent}  `;
-    const key = (k: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : tsLiteral(k));
-    return `{\n${entries.map(([k, v]) => `${inner}${key(k)}: ${tsLiteral(v, inner)},`).join('\n')}\n${indent}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** stack.config.ts for these overrides. */
-export function renderConfigFile(overrides: PotatoStackOverrides): string {
-  const body = tsLiteral(overrides);
-  return [
-    "import type { PotatoStackOverrides } from './lib/config';",
-    '',
-    '/**',
-    ' * Your changes to the defaults (lib/config/defaults.ts and lib/config/components.ts), written by',
-    ' * `npx potatostack init` and yours to edit. Everything not set here keeps its documented default;',
-    ' * `npm run synth` validates the result (docs/configuration.md).',
-    ' */',
-    `export const overrides: PotatoStackOverrides = ${body};`,
-    '',
-  ].join('\n');
+/** stack.config.ts for these overrides, importing the config type the way the project's layout resolves it. */
+export function configFileFor(project: Project, overrides: PotatoStackOverrides): string {
+  return renderConfigFile(overrides, project.layout === 'user-repository' ? PACKAGE_NAME : './lib/config');
 }
 
 /**
@@ -180,36 +163,87 @@ export async function decideSettings(
   return { overrides, sources };
 }
 
-/** `potatostack init`: writes stack.config.ts with the settings every board needs. */
+/** Asks the cluster (unless --no-detect) and prints what it found; a cluster that does not answer is only a note. */
+async function detectIfAsked(options: InitOptions): Promise<Record<string, string>> {
+  if (options.detect === false) return {};
+  try {
+    const detected = await detect(options);
+    for (const [prop, value] of Object.entries(detected)) print(`detected ${prop}: ${value}`);
+    return detected;
+  } catch (error) {
+    print(`no detection (${(error as Error).message.split('\n')[0]}); answer or pass the flags`);
+    return {};
+  }
+}
+
+/** The prompt for a required setting, when init runs in a terminal and may ask. */
+function questioner(options: InitOptions) {
+  if (options.input === false || !process.stdin.isTTY) return undefined;
+  return async (setting: RequiredSetting, suggestion: string, validate: (value: string) => string | true) => {
+    const { input } = await import('@inquirer/prompts');
+    return input({ message: `${setting.question} [${setting.prop}]`, default: suggestion, validate });
+  };
+}
+
+function printDecisions(overrides: PotatoStackOverrides, sources: Record<string, string>): void {
+  for (const prop of [...REQUIRED_SETTINGS.map((s) => s.prop), 'ingress.traefikChart']) {
+    if (sources[prop]) print(`${prop}: ${JSON.stringify(getProp(overrides, prop))} (${sources[prop]})`);
+  }
+}
+
+/** An npm package name for the new repository: its folder's name where npm allows it. */
+function repositoryName(dir: string): string | undefined {
+  const name = path.basename(dir).toLowerCase();
+  return /^[a-z0-9][a-z0-9._-]{0,213}$/.test(name) ? name : undefined;
+}
+
+/**
+ * `potatostack init --new <dir>`: a user's own repository (writeUserRepository) that depends on
+ * this package, with stack.config.ts holding the required settings. Existing files stay untouched
+ * without --force; with it, each one that changes is kept as `<file>.bak`, and an existing
+ * stack.config.ts's other overrides are kept.
+ */
+async function initNewRepository(options: InitOptions & { new: string }): Promise<number> {
+  const dir = path.resolve(options.new);
+  const repository = { packageSpec: options.packageSpec, ageRecipient: options.ageRecipient, name: repositoryName(dir) };
+  let existing: string[];
+  try {
+    existing = existingUserRepositoryFiles(dir, repository);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (message.startsWith('ageRecipient: ')) throw new CliError(message.replace(/^ageRecipient: /, '--age-recipient: '));
+    throw error;
+  }
+  if (existing.length > 0 && !options.force) throw new CliError(`${dir} already has ${existing.join(', ')}; pass --force to overwrite them (each changed file is kept as <file>.bak)`);
+  const configFile = path.join(dir, 'stack.config.ts');
+  const base = fs.existsSync(configFile) ? loadOverrides(projectAt(dir)) : {};
+  const detected = await detectIfAsked(options);
+  const { overrides, sources } = await decideSettings(base, options, detected, questioner(options));
+  const written = writeUserRepository(dir, { ...repository, overrides, force: options.force });
+  printDecisions(overrides, sources);
+  print(`wrote ${dir}: ${written.join(', ')}`);
+  print(`next: cd ${path.relative(process.cwd(), dir) || '.'} && git init && npm install && npm run synth, then npx potatostack preflight`);
+  return 0;
+}
+
+/**
+ * `potatostack init`: writes stack.config.ts of the project in --dir with the settings every board
+ * needs, or with --new creates a user repository.
+ */
 export async function initCommand(options: InitOptions): Promise<number> {
+  if (options.new !== undefined) return initNewRepository(options as InitOptions & { new: string });
   const project = projectOf(options);
   const exists = fs.existsSync(project.configFile);
   const base = exists ? loadOverrides(project) : {};
   if (exists && Object.keys(base).length > 0 && !options.force) {
     throw new CliError(`${project.configFile} already has overrides; pass --force to update it (they are kept, and the old file is saved as stack.config.ts.bak)`);
   }
-  let detected: Record<string, string> = {};
-  if (options.detect !== false) {
-    try {
-      detected = await detect(options);
-      for (const [prop, value] of Object.entries(detected)) print(`detected ${prop}: ${value}`);
-    } catch (error) {
-      print(`no detection (${(error as Error).message.split('\n')[0]}); answer or pass the flags`);
-    }
-  }
-  const interactive = options.input !== false && Boolean(process.stdin.isTTY);
-  const ask = interactive
-    ? async (setting: RequiredSetting, suggestion: string, validate: (value: string) => string | true) => {
-        const { input } = await import('@inquirer/prompts');
-        return input({ message: `${setting.question} [${setting.prop}]`, default: suggestion, validate });
-      }
-    : undefined;
-  const { overrides, sources } = await decideSettings(base, options, detected, ask);
+  const detected = await detectIfAsked(options);
+  const { overrides, sources } = await decideSettings(base, options, detected, questioner(options));
   if (exists) fs.copyFileSync(project.configFile, `${project.configFile}.bak`);
-  fs.writeFileSync(project.configFile, renderConfigFile(overrides));
-  for (const prop of [...REQUIRED_SETTINGS.map((s) => s.prop), 'ingress.traefikChart']) {
-    if (sources[prop]) print(`${prop}: ${JSON.stringify(getProp(overrides, prop))} (${sources[prop]})`);
-  }
+  fs.writeFileSync(project.configFile, configFileFor(project, overrides));
+  printDecisions(overrides, sources);
   print(`wrote ${project.configFile}; next: npm run synth, then npx potatostack preflight`);
+  if (project.layout === 'folder') print(`(${project.dir} is neither a clone of PotatoStack nor a repository depending on ${PACKAGE_NAME}; to start your own repository: npx ${PACKAGE_NAME} init --new <dir>)`);
   return 0;
 }

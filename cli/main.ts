@@ -36,11 +36,14 @@ function run<T>(action: (options: T) => Promise<number>) {
 }
 
 const program = new Command('potatostack')
-  .description('Set up, check and apply PotatoStack on a k3s cluster (run from the repository: npx potatostack <command>)')
+  .description('Set up, check and apply PotatoStack on a k3s cluster (run it in a clone of PotatoStack or in your own repository: npx potatostack <command>)')
   .showHelpAfterError();
 
 withGlobals(program.command('init'))
-  .description('ask for (or detect) the settings every board needs and write stack.config.ts')
+  .description('ask for (or detect) the settings every board needs and write stack.config.ts; with --new, create your own repository')
+  .option('--new <dir>', 'create a repository of your own in <dir> (package.json depending on this package, stack.config.ts, main.ts, CI check, Dependabot) instead of changing the project in --dir')
+  .option('--package-spec <spec>', 'with --new: what its package.json asks npm for (default: ^ this CLI\'s version)')
+  .option('--age-recipient <key>', 'with --new: age public key (age1...) to write .sops.yaml for, to encrypt Secrets for Flux')
   .option('--domain <domain>', 'DNS domain of the web UIs, e.g. home.example.org')
   .option('--node-name <name>', 'Kubernetes name of the board (kubectl get nodes)')
   .option('--mem-total <quantity>', "the board's MemTotal, e.g. 1996800Ki (grep MemTotal /proc/meminfo)")
@@ -53,7 +56,7 @@ withGlobals(program.command('init'))
   .option('--traefik-chart <major>', 'major of the Traefik chart your k3s bundles (default: detected from the cluster)')
   .option('--no-detect', "do not ask the cluster for the node's name, MemTotal, LAN range and Traefik chart")
   .option('--no-input', 'never prompt: every required setting comes from a flag or detection')
-  .option('--force', 'rewrite an existing stack.config.ts (its other overrides are kept, the old file saved as stack.config.ts.bak)')
+  .option('--force', 'rewrite an existing stack.config.ts (its other overrides are kept, the old file saved as stack.config.ts.bak); with --new, overwrite its files (each changed one kept as <file>.bak)')
   .action(run(initCommand));
 
 withGlobals(program.command('preflight'))

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { PACKAGE_NAME, ciCommands, ownPackageJson, writeUserRepository } from '../lib/template/user-repository';
+import { PACKAGE_NAME, ciCommands, existingUserRepositoryFiles, ownPackageJson, writeUserRepository } from '../lib/template/user-repository';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'potato-user-repo-'));
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -19,7 +19,8 @@ test('writes the repository: a version range of this package, the config, the en
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
   expect(pkg.dependencies).toEqual({ [PACKAGE_NAME]: `^${ownPackageJson().version}` });
   expect(pkg.scripts.check).toContain('check.ts');
-  expect(fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8')).toContain('"domain": "home.example.org"');
+  expect(fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8')).toContain(`import type { PotatoStackOverrides } from '${PACKAGE_NAME}';\n`);
+  expect(fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8')).toContain("export const overrides: PotatoStackOverrides = {\n  domain: 'home.example.org',\n};");
   expect(fs.readFileSync(path.join(dir, 'main.ts'), 'utf8')).toContain(`from '${PACKAGE_NAME}'`);
   expect(parse(fs.readFileSync(path.join(dir, '.github/dependabot.yml'), 'utf8')).updates.map((u: any) => u['package-ecosystem'])).toContain('npm');
   expect(fs.existsSync(path.join(dir, '.sops.yaml'))).toBe(false);
@@ -40,11 +41,17 @@ test('with an age recipient, .sops.yaml encrypts only data and stringData of fil
   expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies[PACKAGE_NAME]).toBe('file:../potatostack-k3s.tgz');
 });
 
-test('never overwrites without force; a bad age key is named', () => {
+test('never overwrites without force, and with force keeps each changed file as .bak; a bad age key is named', () => {
   const dir = tmp();
   writeUserRepository(dir, {});
   fs.writeFileSync(path.join(dir, 'stack.config.ts'), '// mine\n');
+  expect(existingUserRepositoryFiles(dir)).toEqual(expect.arrayContaining(['package.json', 'stack.config.ts', 'main.ts']));
+  expect(existingUserRepositoryFiles(tmp())).toEqual([]);
   expect(() => writeUserRepository(dir, {})).toThrow(/already has package\.json.*stack\.config\.ts.*pass force/);
   expect(fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8')).toBe('// mine\n');
+  writeUserRepository(dir, { force: true });
+  expect(fs.readFileSync(path.join(dir, 'stack.config.ts.bak'), 'utf8')).toBe('// mine\n');
+  expect(fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8')).toContain('export const overrides');
+  expect(fs.existsSync(path.join(dir, 'main.ts.bak'))).toBe(false);
   expect(() => writeUserRepository(tmp(), { ageRecipient: 'AGE-SECRET-KEY-1XYZ' })).toThrow("ageRecipient: 'AGE-SECRET-KEY-1XYZ' is not allowed");
 });

@@ -30,7 +30,7 @@ export interface UserRepositoryOptions {
   readonly ageRecipient?: string;
   /** Name of the repository's own package.json. @default 'my-potatostack' */
   readonly name?: string;
-  /** Overwrite files that already exist. @default false */
+  /** Overwrite files that already exist (each one that differs is kept as `<file>.bak`). @default false */
   readonly force?: boolean;
 }
 
@@ -99,24 +99,46 @@ if (require.main === module) runSynth(__dirname, environments);
 `;
 }
 
-function configFile(pkg: string, overrides: PotatoStackOverrides): string {
-  return `import type { PotatoStackOverrides } from '${pkg}';
-
-/**
- * My changes to the defaults of ${pkg}. Everything not set here keeps its documented default;
- * \`npm run check\` validates the result.
- */
-export const overrides: PotatoStackOverrides = ${JSON.stringify(overrides, null, 2)};
-`;
+/** A value as a TypeScript literal in the house style: single quotes, bare keys where possible. */
+export function tsLiteral(value: unknown, indent = ''): string {
+  if (typeof value === 'string') return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+  if (Array.isArray(value)) return `[${value.map((v) => tsLiteral(v, indent)).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    const inner = `${indent}  `;
+    const key = (k: string) => (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : tsLiteral(k));
+    return `{\n${entries.map(([k, v]) => `${inner}${key(k)}: ${tsLiteral(v, inner)},`).join('\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**
- * Writes the files of a user's own repository into `dir`: package.json depending on this package,
- * stack.config.ts, main.ts, check.ts, the CI workflow, the update bot's configuration, a README and
- * the secrets folder. It does not install or synthesize (run `npm install` and `npm run synth`
- * there). Returns the paths written, relative to `dir`; refuses to overwrite without `force`.
+ * stack.config.ts for these overrides. `importFrom` is where the PotatoStackOverrides type comes
+ * from: the package (a user repository) or `./lib/config` (a clone of this repository).
  */
-export function writeUserRepository(dir: string, options: UserRepositoryOptions = {}): string[] {
+export function renderConfigFile(overrides: PotatoStackOverrides, importFrom: string = PACKAGE_NAME): string {
+  const about =
+    importFrom === PACKAGE_NAME
+      ? [
+          ` * Your changes to the defaults of ${PACKAGE_NAME} (its docs/configuration.md lists every setting),`,
+          ' * written by `npx potatostack init` and yours to edit. Everything not set here keeps its documented',
+          ' * default; `npm run check` validates the result.',
+        ]
+      : [
+          ' * Your changes to the defaults (lib/config/defaults.ts and lib/config/components.ts), written by',
+          ' * `npx potatostack init` and yours to edit. Everything not set here keeps its documented default;',
+          ' * `npm run synth` validates the result (docs/configuration.md).',
+        ];
+  return [`import type { PotatoStackOverrides } from '${importFrom}';`, '', '/**', ...about, ' */', `export const overrides: PotatoStackOverrides = ${tsLiteral(overrides)};`, ''].join('\n');
+}
+
+/**
+ * The files of a user's own repository, by path relative to its root: package.json depending on
+ * this package, stack.config.ts, main.ts, check.ts, the CI workflow, the update bot's
+ * configuration, a README, the secrets folder and, with an age recipient, .sops.yaml.
+ */
+export function userRepositoryFiles(options: UserRepositoryOptions = {}): Record<string, string> {
   const own = ownPackageJson();
   const pkg = PACKAGE_NAME;
   const files: Record<string, string> = {
@@ -144,7 +166,7 @@ export function writeUserRepository(dir: string, options: UserRepositoryOptions 
       null,
       2,
     )}\n`,
-    'stack.config.ts': configFile(pkg, options.overrides ?? {}),
+    'stack.config.ts': renderConfigFile(options.overrides ?? {}),
     'main.ts': mainFile(pkg),
     'check.ts': `import { runCheck } from '${pkg}';\nimport { environments } from './main';\n\nrunCheck(__dirname, environments);\n`,
     '.github/workflows/ci.yml': stringify(ciWorkflow()),
@@ -166,11 +188,29 @@ export function writeUserRepository(dir: string, options: UserRepositoryOptions 
     }
     files['.sops.yaml'] = stringify({ creation_rules: [{ path_regex: '^secrets/.*\\.ya?ml$', encrypted_regex: '^(data|stringData)$', age: options.ageRecipient }] });
   }
-  const existing = Object.keys(files).filter((file) => fs.existsSync(path.join(dir, file)));
+  return files;
+}
+
+/** The files of the repository that already exist in `dir` (what writing it would overwrite). */
+export function existingUserRepositoryFiles(dir: string, options: UserRepositoryOptions = {}): string[] {
+  return Object.keys(userRepositoryFiles(options)).filter((file) => fs.existsSync(path.join(dir, file)));
+}
+
+/**
+ * Writes the files of a user's own repository (userRepositoryFiles) into `dir`. It does not
+ * install or synthesize (run `npm install` and `npm run synth` there). Returns the paths written,
+ * relative to `dir`. Refuses to overwrite without `force`; with it, an existing file that differs
+ * is kept beside the new one as `<file>.bak`.
+ */
+export function writeUserRepository(dir: string, options: UserRepositoryOptions = {}): string[] {
+  const files = userRepositoryFiles(options);
+  const existing = existingUserRepositoryFiles(dir, options);
   if (existing.length > 0 && !options.force) throw new Error(`${dir} already has ${existing.join(', ')}; pass force to overwrite`);
   for (const [file, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.writeFileSync(path.join(dir, file), content);
+    const target = path.join(dir, file);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (existing.includes(file) && fs.readFileSync(target, 'utf8') !== content) fs.copyFileSync(target, `${target}.bak`);
+    fs.writeFileSync(target, content);
   }
   return Object.keys(files);
 }

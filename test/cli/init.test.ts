@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
-import { REQUIRED_SETTINGS, decideSettings, getProp, lanOf, problemsOf, renderConfigFile, setProp } from '../../cli/init';
+import { REQUIRED_SETTINGS, configFileFor, decideSettings, getProp, lanOf, problemsOf, setProp } from '../../cli/init';
+import { projectAt } from '../../cli/shared/project';
+import { PACKAGE_NAME } from '../../lib/template/user-repository';
 
 const flags = {
   domain: 'home.example.org',
@@ -74,9 +76,17 @@ test('the written stack.config.ts loads back to the same overrides, other overri
   const overrides = setProp({ components: { portainer: { enabled: false } }, vpn: { serverCountries: ["Côte d'Ivoire"] } }, 'domain', 'home.example.org');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-'));
   const file = path.join(dir, 'stack.config.ts');
-  fs.writeFileSync(file, renderConfigFile(overrides).replace("'./lib/config'", `'${path.join(__dirname, '..', '..', 'lib', 'config')}'`));
+  const rendered = configFileFor(projectAt(dir), overrides);
+  fs.writeFileSync(file, rendered.replace("'./lib/config'", `'${path.join(__dirname, '..', '..', 'lib', 'config')}'`));
   expect(require(file).overrides).toEqual(overrides);
-  expect(renderConfigFile(overrides)).toContain("  domain: 'home.example.org',");
+  expect(rendered).toContain("  domain: 'home.example.org',");
+  expect(rendered).toContain("import type { PotatoStackOverrides } from './lib/config';");
+});
+
+test("in a user's repository the config file imports its type from the package", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-'));
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'mine', dependencies: { [PACKAGE_NAME]: '^1.0.0' } }));
+  expect(configFileFor(projectAt(dir), { domain: 'home.example.org' })).toContain(`import type { PotatoStackOverrides } from '${PACKAGE_NAME}';`);
 });
 
 test('helpers', () => {
