@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type * as ClientNode from '@kubernetes/client-node';
+import { CliError } from './project';
 
 /** Field manager of every change the CLI makes, so `kubectl get --show-managed-fields` tells its edits apart. */
 export const FIELD_MANAGER = 'potatostack';
@@ -42,10 +43,14 @@ export class Kube {
     // client-node 1.x is an ES module; Node 20.19+ loads it from CommonJS.
     const { KubeConfig, KubernetesObjectApi } = (await import('@kubernetes/client-node')) as typeof ClientNode;
     const config = new KubeConfig();
-    if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-    else config.loadFromDefault();
+    try {
+      if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
+      else config.loadFromDefault();
+    } catch (error) {
+      throw new CliError(`cannot read the kubeconfig (${(error as Error).message}): set KUBECONFIG (on the board: /etc/rancher/k3s/k3s.yaml) or pass --kubeconfig`);
+    }
     if (options.context) config.setCurrentContext(options.context);
-    if (!config.getCurrentCluster()) throw new Error('no Kubernetes cluster configured: set KUBECONFIG (on the board: /etc/rancher/k3s/k3s.yaml) or pass --kubeconfig');
+    if (!config.getCurrentCluster()) throw new CliError('no Kubernetes cluster configured: set KUBECONFIG (on the board: /etc/rancher/k3s/k3s.yaml) or pass --kubeconfig');
     // KubernetesObjectApi's discovery (kind -> resource, cached per group version) is protected.
     class Discovery extends KubernetesObjectApi {
       resourceOf(apiVersion: string, kind: string) {

@@ -89,11 +89,12 @@ export function loadOverrides(project: Project): PotatoStackOverrides {
  */
 export function checkPackageVersion(project: Project): void {
   if (project.layout !== 'user-repository') return;
-  let installed: string;
-  try {
-    installed = require.resolve(`${PACKAGE_NAME}/package.json`, { paths: [project.dir] });
-  } catch {
-    throw new CliError(`${PACKAGE_NAME} is not installed in ${project.dir}: run \`npm ci\` there first`);
+  // Looked up by hand: inside the package, require.resolve of its own name finds the package itself.
+  let installed: string | undefined;
+  for (let dir = project.dir; !installed; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'node_modules', PACKAGE_NAME, 'package.json');
+    if (fs.existsSync(file)) installed = file;
+    else if (path.dirname(dir) === dir) throw new CliError(`${PACKAGE_NAME} is not installed in ${project.dir}: run \`npm ci\` there first`);
   }
   const version = (JSON.parse(fs.readFileSync(installed, 'utf8')) as { version: string }).version;
   const own = ownPackageJson().version;

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
-import { REQUIRED_SETTINGS, configFileFor, decideSettings, getProp, lanOf, problemsOf, setProp } from '../../cli/init';
+import { REQUIRED_SETTINGS, configFileFor, decideSettings, getProp, initCommand, lanOf, problemsOf, setProp } from '../../cli/init';
 import { projectAt } from '../../cli/shared/project';
-import { PACKAGE_NAME } from '../../lib/template/user-repository';
+import { PACKAGE_NAME, ownPackageJson } from '../../lib/template/user-repository';
 
 const flags = {
   domain: 'home.example.org',
@@ -102,4 +102,46 @@ test("the Traefik chart major follows a flag, else the config's value, else the 
   expect(getProp((await decideSettings({ ingress: { traefikChart: 34 } }, flags, detected, undefined)).overrides, 'ingress.traefikChart')).toBe(34);
   expect(getProp((await decideSettings({}, flags, {}, undefined)).overrides, 'ingress.traefikChart')).toBeUndefined();
   await expect(decideSettings({}, { ...flags, traefikChart: '27' }, {}, undefined)).rejects.toThrow(/ingress\.traefikChart: 27 is not allowed/);
+});
+
+describe('init --new', () => {
+  const quiet = () => jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  afterEach(() => jest.restoreAllMocks());
+
+  test('writes a user repository with the settings in stack.config.ts, depending on this package', async () => {
+    quiet();
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-new-')), 'My-Home');
+    expect(await initCommand({ ...flags, new: dir, detect: false, input: false })).toBe(0);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    expect(pkg.name).toBe('my-home');
+    expect(pkg.dependencies).toEqual({ [PACKAGE_NAME]: `^${ownPackageJson().version}` });
+    const file = fs.readFileSync(path.join(dir, 'stack.config.ts'), 'utf8');
+    expect(file).toContain(`import type { PotatoStackOverrides } from '${PACKAGE_NAME}';`);
+    expect(file).toContain("  domain: 'home.example.org',");
+    expect(file).toContain("    nodeName: 'lepotato',");
+    expect(fs.existsSync(path.join(dir, '.sops.yaml'))).toBe(false);
+  });
+
+  test('never writes over an existing repository without --force, before asking anything; a bad age key names the flag', async () => {
+    quiet();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-new-'));
+    fs.writeFileSync(path.join(dir, 'main.ts'), '// mine\n');
+    await expect(initCommand({ new: dir, detect: false, input: false })).rejects.toThrow(`${dir} already has main.ts; pass --force to overwrite them`);
+    expect(fs.readFileSync(path.join(dir, 'main.ts'), 'utf8')).toBe('// mine\n');
+    await expect(initCommand({ ...flags, new: dir, detect: false, input: false, ageRecipient: 'AGE-SECRET-KEY-1XYZ' })).rejects.toThrow(
+      "--age-recipient: 'AGE-SECRET-KEY-1XYZ' is not allowed; expected an age public key",
+    );
+    await expect(initCommand({ new: fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-new-')), detect: false, input: false })).rejects.toThrow(/these settings have no value/);
+  });
+
+  test('with --force it overwrites and keeps each changed file as .bak; --package-spec and --age-recipient reach the repository', async () => {
+    quiet();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-init-new-'));
+    fs.writeFileSync(path.join(dir, 'main.ts'), '// mine\n');
+    const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+    expect(await initCommand({ ...flags, new: dir, detect: false, input: false, force: true, packageSpec: 'file:../potatostack.tgz', ageRecipient: recipient })).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'main.ts.bak'), 'utf8')).toBe('// mine\n');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies[PACKAGE_NAME]).toBe('file:../potatostack.tgz');
+    expect(fs.readFileSync(path.join(dir, '.sops.yaml'), 'utf8')).toContain(recipient);
+  });
 });

@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { boardNode } from '../../lib/board-node';
 import { resolveConfig } from '../../lib/config';
 import { overrides } from '../../stack.config';
-import { SimulatedBoard, get, list, startBoard, waitUntil } from './support/board';
+import { SimulatedBoard, get, list, startBoard, startTraefik, waitUntil } from './support/board';
 import { CliRun, makeProject, runCli } from './support/cli';
-import { KubeObject, loadManifests, rejection } from './support/kube';
+import { loadManifests } from './support/kube';
 import { ROOT } from './support/tools';
 
 const config = resolveConfig(overrides);
@@ -25,29 +25,6 @@ let board: SimulatedBoard;
 
 const cli = (...args: string[]): Promise<CliRun> => runCli(args, { KUBECONFIG: board.plane.kubeconfig });
 const fails = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('FAIL'));
-
-/** k3s deploys Traefik as a Deployment; on the board it is a pause pod with the request and priority the stack gives it. */
-async function startTraefik(): Promise<void> {
-  const traefik = node.k3sPods.find((p) => p.name === 'traefik')!;
-  const labels = { 'app.kubernetes.io/name': 'traefik', 'potatostack.io/simulates': 'k3s-pod' };
-  const result = await board.kube.create({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'traefik', namespace: 'kube-system' },
-    spec: {
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          priorityClassName: traefik.priorityClassName,
-          automountServiceAccountToken: false,
-          containers: [{ name: 'traefik', image: 'registry.k8s.io/pause:3.10', resources: { requests: { memory: `${traefik.memoryRequest}` } } }],
-        },
-      },
-    },
-  } as KubeObject);
-  if (result.status !== 201) throw new Error(`creating Traefik's stand-in: ${rejection(result)}`);
-}
 
 beforeAll(async () => {
   fs.writeFileSync(envFile, 'WIREGUARD_PRIVATE_KEY=test-key\nWIREGUARD_ADDRESSES=10.14.0.2/16\n');
@@ -67,8 +44,7 @@ test('secrets, then apply waits for the real rollouts, and status finds the stac
   expect([apply.status, apply.stderr]).toEqual([0, '']);
   expect(apply.stdout).toMatch(/^ {2}Deployment apps\/nextcloud: 1\/1 ready, rolled out$/m);
   expect(apply.stdout).toMatch(/^every workload rolled out$/m);
-  await startTraefik();
-  await waitUntil('Traefik stand-in ready', async () => ((await get(board.kube, '/apis/apps/v1/namespaces/kube-system/deployments/traefik'))?.status?.availableReplicas === 1 ? [] : ['not yet']));
+  await startTraefik(board.kube, node);
 
   const status = await cli('status');
   expect(fails(status.stdout)).toEqual([]);

@@ -22,33 +22,41 @@ export interface SimulatedBoard {
  */
 export async function startBoard(title: string, config: PotatoStackConfig, objects: readonly KubeObject[], node: BoardNode): Promise<SimulatedBoard> {
   const plane = await startControlPlane({ controllers: true });
-  const kube = await Kube.connect(plane.kubeconfig);
-  console.log(`[${title}] control plane (apiserver, controller-manager, scheduler) ready in ${plane.startupMs} ms`);
-  // What k3s brings: the Traefik and Helm controller CRDs, the node, its own pods.
-  await installCrds(kube, objects);
-  const created = await kube.create({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: node.name, labels: { ...node.labels } },
-    spec: {},
-    // A Node takes its status on create; kwok keeps it and adds conditions and addresses.
-    status: { capacity: { ...node.capacity }, allocatable: { ...node.allocatable }, nodeInfo: { architecture: 'arm64', operatingSystem: 'linux' } },
-  });
-  if (created.status !== 201) throw new Error(`creating Node ${node.name}: ${rejection(created)}`);
-  const [podRangeStart] = cidrRange(config.network.podCidr);
-  const [nodeRangeStart] = cidrRange(config.network.nodeCidr ?? config.network.lanCidr);
-  const kwok = await startKwok(plane.kubeconfig, { nodeName: node.name, podCidr: `${numberToIpv4(podRangeStart)}/24`, nodeIp: numberToIpv4(nodeRangeStart + 2) });
-  await waitUntil('the node becomes Ready and schedulable', async () => {
-    const live = await get(kube, `/api/v1/nodes/${node.name}`);
-    const ready = (live?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-    return ready && (live.spec.taints ?? []).length === 0 ? [] : [`Node ${node.name}: ready ${ready}, taints ${JSON.stringify(live?.spec?.taints ?? [])}`];
-  });
-  // The ServiceAccount admission plugin needs the namespace's `default` ServiceAccount.
-  await waitUntil('kube-system/default ServiceAccount', async () => ((await get(kube, '/api/v1/namespaces/kube-system/serviceaccounts/default')) ? [] : ['missing']));
-  // k3s's add-ons run before anything is applied; Traefik's pod follows our values, and its
-  // priority class comes with dist/.
-  await startK3sPods(kube, node, (p) => p.priorityClassName.startsWith('system-'));
-  return { plane, kwok, kube };
+  let kwok: RunningProcess | undefined;
+  try {
+    const kube = await Kube.connect(plane.kubeconfig);
+    console.log(`[${title}] control plane (apiserver, controller-manager, scheduler) ready in ${plane.startupMs} ms`);
+    // What k3s brings: the Traefik and Helm controller CRDs, the node, its own pods.
+    await installCrds(kube, objects);
+    const created = await kube.create({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: node.name, labels: { ...node.labels } },
+      spec: {},
+      // A Node takes its status on create; kwok keeps it and adds conditions and addresses.
+      status: { capacity: { ...node.capacity }, allocatable: { ...node.allocatable }, nodeInfo: { architecture: 'arm64', operatingSystem: 'linux' } },
+    });
+    if (created.status !== 201) throw new Error(`creating Node ${node.name}: ${rejection(created)}`);
+    const [podRangeStart] = cidrRange(config.network.podCidr);
+    const [nodeRangeStart] = cidrRange(config.network.nodeCidr ?? config.network.lanCidr);
+    kwok = await startKwok(plane.kubeconfig, { nodeName: node.name, podCidr: `${numberToIpv4(podRangeStart)}/24`, nodeIp: numberToIpv4(nodeRangeStart + 2) });
+    await waitUntil('the node becomes Ready and schedulable', async () => {
+      const live = await get(kube, `/api/v1/nodes/${node.name}`);
+      const ready = (live?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+      return ready && (live.spec.taints ?? []).length === 0 ? [] : [`Node ${node.name}: ready ${ready}, taints ${JSON.stringify(live?.spec?.taints ?? [])}`];
+    });
+    // The ServiceAccount admission plugin needs the namespace's `default` ServiceAccount.
+    await waitUntil('kube-system/default ServiceAccount', async () => ((await get(kube, '/api/v1/namespaces/kube-system/serviceaccounts/default')) ? [] : ['missing']));
+    // k3s's add-ons run before anything is applied; Traefik's pod follows our values, and its
+    // priority class comes with dist/.
+    await startK3sPods(kube, node, (p) => p.priorityClassName.startsWith('system-'));
+    return { plane, kwok, kube };
+  } catch (error) {
+    // A board that did not come up is stopped here: nobody else holds its processes.
+    await kwok?.stop();
+    await plane.stop();
+    throw error;
+  }
 }
 
 /** k3s's own pods (not in dist/), as pause pods with the requests and priorities boardNode gives them. */
@@ -66,6 +74,33 @@ export async function startK3sPods(kube: Kube, node: BoardNode, which: (pod: K3s
     });
     if (result.status !== 201) throw new Error(`creating the stand-in for k3s's ${pod.name}: ${rejection(result)}`);
   }
+}
+
+/**
+ * k3s deploys Traefik as a Deployment; on the board it is a pause pod with the request and priority
+ * the stack gives it. Resolves once it is available.
+ */
+export async function startTraefik(kube: Kube, node: BoardNode): Promise<void> {
+  const traefik = node.k3sPods.find((p) => p.name === 'traefik')!;
+  const labels = { 'app.kubernetes.io/name': 'traefik', 'potatostack.io/simulates': 'k3s-pod' };
+  const result = await kube.create({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'traefik', namespace: 'kube-system' },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          priorityClassName: traefik.priorityClassName,
+          automountServiceAccountToken: false,
+          containers: [{ name: 'traefik', image: 'registry.k8s.io/pause:3.10', resources: { requests: { memory: `${traefik.memoryRequest}` } } }],
+        },
+      },
+    },
+  } as KubeObject);
+  if (result.status !== 201) throw new Error(`creating Traefik's stand-in: ${rejection(result)}`);
+  await waitUntil('Traefik stand-in ready', async () => ((await get(kube, '/apis/apps/v1/namespaces/kube-system/deployments/traefik'))?.status?.availableReplicas === 1 ? [] : ['not yet']));
 }
 
 /** kubectl, one minor version from the control plane's 1.34 (its supported skew). */
