@@ -81,10 +81,14 @@ pull request; CI shows whether the new version still fits the board).
 Day to day:
 
     npm ci
-    npm run synth        # after editing stack.config.ts; commit dist/ and staging/
-    npm run check        # what CI runs
+    npm run synth                  # after editing stack.config.ts; commit dist/ and staging/
+    npm run check                  # what CI runs
+    npx potatostack preflight      # the board against the config: k3s, node, disks, LAN range, Secrets
+    npx potatostack secrets        # creates the Secrets that are missing (--output yaml for Flux)
+    npx potatostack apply          # applies dist/, prunes what is gone, waits for the rollouts
+    npx potatostack status         # per component: ready, restarts, memory, volumes, last backup
 
-Apply with \`kubectl apply -f dist/\`, or let Flux apply it: see the package's docs/gitops.md.
+Or let Flux apply it: see the package's docs/gitops.md.
 `;
 }
 

@@ -93,6 +93,8 @@ afterAll(() => {
     const manifest = path.join(npxDir, entry, 'package.json');
     if (fs.existsSync(manifest) && fs.readFileSync(manifest, 'utf8').includes(path.basename(work))) fs.rmSync(path.join(npxDir, entry), { recursive: true, force: true });
   }
+  // The repository with its node_modules is about 130 MB.
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 test('the tarball holds the compiled library and CLI, their type declarations, the CLI launcher and the values file read at run time, no sources or tests', () => {
@@ -122,7 +124,7 @@ test('init --new wrote the repository with the settings of its flags, depending 
 test("the template's synth writes the board and staging output, the same bytes this source tree synthesizes", () => {
   const synth = sh('npm run synth', repo);
   expect([synth.status, synth.stderr]).toEqual([0, '']);
-  const reference = fs.mkdtempSync(path.join(os.tmpdir(), 'potato-package-ref-'));
+  const reference = fs.mkdtempSync(path.join(work, 'reference-'));
   synthesizeEnvironments(reference, defaultEnvironments(overrides));
   for (const outdir of ['dist', 'staging']) {
     expect(fs.readdirSync(path.join(repo, outdir))).toContain('00-platform.yaml');
@@ -256,6 +258,20 @@ describe("the repository's own potatostack CLI", () => {
     expect(mismatch.status).toBe(1);
     expect(mismatch.stderr).toMatch(/^this potatostack CLI is potatostack-k3s \S+, but \S+other-version installed 0\.0\.1: run the repository's own CLI there/);
   });
+});
+
+test("init in the repository updates its stack.config.ts with the package's type import, other settings kept", async () => {
+  const config = path.join(repo, 'stack.config.ts');
+  const original = fs.readFileSync(config, 'utf8');
+  const refused = await potatostack(['init', '--no-input', '--no-detect', '--domain', 'new.example.org'], {});
+  expect(refused.status).toBe(1);
+  expect(refused.stderr).toMatch(/stack\.config\.ts already has overrides; pass --force/);
+  const run = await potatostack(['init', '--no-input', '--no-detect', '--force', '--domain', 'new.example.org'], {});
+  expect([run.status, run.stderr]).toEqual([0, '']);
+  expect(run.stdout).toMatch(/^storage\.nodeName: "lepotato" \(stack\.config\.ts\)$/m);
+  expect(fs.readFileSync(path.join(repo, 'stack.config.ts.bak'), 'utf8')).toBe(original);
+  expect(fs.readFileSync(config, 'utf8')).toBe(original.replace("domain: 'home.example.org'", "domain: 'new.example.org'"));
+  fs.renameSync(path.join(repo, 'stack.config.ts.bak'), config);
 });
 
 test('proof: the CI check fails on a hand-edited output, a typo in the config and a plain Secret', () => {
