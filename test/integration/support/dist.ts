@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resolveConfig } from '../../../lib/config';
+import { memoryBytes } from '../../../lib/config/quantity';
 import { buildApp } from '../../../lib/stack';
 import { overrides } from '../../../stack.config';
 import { loadManifests } from './kube';
@@ -60,6 +61,14 @@ export function distContainer(kind: string, namespace: string, workload: string,
   const found = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].find((c: any) => c.name === container);
   if (!found) throw new Error(`${kind} ${namespace}/${workload} in dist/ has no container ${container}`);
   return found;
+}
+
+/** A container's `limits.memory` in bytes: what the kubelet writes to its cgroup (`MeteredProcess`'s `limitBytes`). */
+export function containerMemoryLimitBytes(container: any): number {
+  const limit = container.resources?.limits?.memory;
+  const bytes = typeof limit === 'string' ? memoryBytes(limit) : undefined;
+  if (bytes === undefined) throw new Error(`container ${container.name} in dist/ has no parsable memory limit (${limit})`);
+  return bytes;
 }
 
 /** One key of a ConfigMap in dist/. */

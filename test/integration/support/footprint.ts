@@ -3,6 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from './tools';
 
+const mib = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
+/** A size for prose: KiB below 1 MiB, else MiB with one decimal. */
+const size = (bytes: number) => (bytes < 1024 ** 2 ? `${Math.round(bytes / 1024)} KiB` : `${mib(bytes)} MiB`);
+
 /**
  * Memory of a program the way the kubelet sees a container: the program runs in a memory cgroup
  * of its own, and its working set is the cgroup's usage minus inactive file pages (what
@@ -99,19 +103,121 @@ export interface MeteredOptions {
    */
   readonly limitBytes?: number;
   /**
-   * Evicts the program's executable from the page cache before starting it, so the pages of its
-   * code are read again and charged to its own cgroup, as on a container's first start after the
-   * node booted. Without it, pages another process read earlier (the build, an earlier run) stay
-   * charged to that process and the working set comes out smaller than the container's.
+   * Evicts the program's code from the page cache before starting it, so its pages are read again
+   * and charged to its own cgroup, as on a container's first start after the node booted. Without
+   * it, pages another process read earlier (the build, an earlier run) stay charged to that
+   * process and the working set comes out smaller than the container's. `true` evicts the
+   * executable and the shared libraries it links (`codeFiles`); a list evicts exactly those files,
+   * e.g. `mappedFiles()` of an earlier run, which also holds the modules loaded at run time.
+   * Only these files are evicted (nothing system-wide); pages another process has mapped stay
+   * cached and keep being charged to it: `coldStart` on the process reports them.
    * @default false
    */
-  readonly coldStart?: boolean;
+  readonly coldStart?: boolean | readonly string[];
 }
 
-/** Drops the clean cached pages of one file (POSIX_FADV_DONTNEED through dd); pages still mapped elsewhere stay. */
-export function evictFromPageCache(file: string): void {
-  const run = spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
-  if (run.status !== 0) throw new Error(`could not evict ${file} from the page cache: ${run.stderr}`);
+/** A file whose pages stayed in the page cache after eviction, and the programs that map it. */
+export interface CachedFile {
+  readonly file: string;
+  readonly bytes: number;
+  /** Command names of the other processes mapping it (why it could not be evicted). */
+  readonly mappedBy: string[];
+}
+
+/** What a cold start evicted and what it could not. */
+export interface ColdStart {
+  readonly files: string[];
+  /** Bytes of those files cached before the eviction. */
+  readonly cachedBefore: number;
+  /** Files with pages still cached after the eviction. */
+  readonly stillCached: CachedFile[];
+}
+
+/**
+ * A binary and the shared libraries it links, as `ldd` resolves them (a static binary is just
+ * itself). Modules a program loads at run time (plugins, Apache modules, PHP extensions) are not
+ * linked: take them from `mappedFiles()` of a running instance.
+ */
+export function codeFiles(binary: string): string[] {
+  const run = spawnSync('ldd', [binary], { encoding: 'utf8' });
+  const libraries = run.status === 0 ? [...run.stdout.matchAll(/=> (\/\S+) \(/g)].map((m) => m[1]) : [];
+  const loader = run.status === 0 ? /^\s*(\/\S+) \(/m.exec(run.stdout)?.[1] : undefined;
+  return [...new Set([binary, ...libraries, ...(loader ? [loader] : [])].map((f) => fs.realpathSync(f)))];
+}
+
+/** Resident bytes of each file in the page cache (util-linux fincore). */
+function residentBytes(files: readonly string[]): Map<string, number> {
+  const run = spawnSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES,FILE', ...files], { encoding: 'utf8' });
+  if (run.error || run.status !== 0) throw new Error(`fincore (util-linux) could not read the page cache of ${files.join(' ')}: ${run.error ?? run.stderr}`);
+  const resident = new Map<string, number>();
+  for (const line of run.stdout.trim().split('\n').filter(Boolean)) {
+    const [bytes, ...file] = line.split(' ');
+    resident.set(file.join(' '), Number(bytes));
+  }
+  return resident;
+}
+
+/** Paths of the files one process maps (`/proc/<pid>/maps`), without device files and deleted files. */
+function pathsMappedBy(pid: number): Set<string> {
+  const paths = new Set<string>();
+  let maps = '';
+  try {
+    maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+  } catch {
+    return paths; // gone, or not ours to read
+  }
+  for (const line of maps.split('\n')) {
+    const file = line.split(/\s+/).slice(5).join(' ');
+    if (file.startsWith('/') && !file.startsWith('/dev/') && !file.endsWith(' (deleted)')) paths.add(file);
+  }
+  return paths;
+}
+
+/** Regular files mapped into the given processes now. */
+function filesMappedByPids(pids: readonly number[]): string[] {
+  const paths = new Set(pids.flatMap((pid) => [...pathsMappedBy(pid)]));
+  return [...paths].filter((f) => {
+    try {
+      return fs.statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Command names of every process on the machine that maps each of the files. */
+function mappers(files: readonly string[]): Map<string, string[]> {
+  const found = new Map<string, Set<string>>(files.map((f) => [f, new Set<string>()]));
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    const mapped = pathsMappedBy(Number(entry));
+    const hits = files.filter((f) => mapped.has(f));
+    if (hits.length === 0) continue;
+    let name = '?';
+    try {
+      name = fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+    } catch {
+      // gone
+    }
+    for (const f of hits) found.get(f)!.add(name);
+  }
+  return new Map([...found].map(([file, names]) => [file, [...names].sort()]));
+}
+
+/**
+ * Drops the clean cached pages of each file (POSIX_FADV_DONTNEED through dd) and reports what
+ * stayed: pages mapped by a running process cannot be dropped, and stay charged to the cgroup
+ * that read them first.
+ */
+export function evictFromPageCache(file: string | readonly string[]): ColdStart {
+  const files = typeof file === 'string' ? [file] : file;
+  const cachedBefore = [...residentBytes(files).values()].reduce((a, b) => a + b, 0);
+  for (const file of files) {
+    const run = spawnSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none']);
+    if (run.status !== 0) throw new Error(`could not evict ${file} from the page cache: ${run.stderr}`);
+  }
+  const left = [...residentBytes(files)].filter(([, bytes]) => bytes > 0);
+  const mappedBy = left.length > 0 ? mappers(left.map(([file]) => file)) : new Map<string, string[]>();
+  return { files: [...files], cachedBefore, stillCached: left.map(([file, bytes]) => ({ file, bytes, mappedBy: mappedBy.get(file) ?? [] })) };
 }
 
 /** A program started in a memory cgroup of its own, with a background sampler for peaks. */
@@ -125,11 +231,13 @@ export class MeteredProcess {
 
   /** The memory limit set on the program's cgroup, in bytes, when `limitBytes` was given. */
   readonly limitBytes?: number;
+  /** What was evicted before the start, when `coldStart` was given. */
+  readonly coldStart?: ColdStart;
 
   constructor(command: string, args: readonly string[], options: SpawnOptions & MeteredOptions) {
     const layout = findCgroup();
     const { name, limitBytes, coldStart, ...spawnOptions } = options;
-    if (coldStart) evictFromPageCache(command);
+    if (coldStart) this.coldStart = evictFromPageCache(coldStart === true ? codeFiles(command) : coldStart);
     if (limitBytes !== undefined && !layout) {
       throw new Error(`${name}: a memory limit of ${limitBytes} bytes needs a writable memory cgroup, and none was found (the /proc fallback cannot limit)`);
     }
@@ -198,6 +306,43 @@ export class MeteredProcess {
       }
       return { pid, name, rss: kbField(`/proc/${pid}/status`, 'VmRSS'), anon: kbField(`/proc/${pid}/smaps_rollup`, 'Anonymous') };
     });
+  }
+
+  /**
+   * Regular files the program's processes map now: its executable, shared libraries, modules
+   * loaded at run time and any data files it maps (what `coldStart` of a later run should evict).
+   */
+  mappedFiles(): string[] {
+    return filesMappedByPids(this.cgroupDir ? this.cgroupPids() : descendants(this.child.pid!));
+  }
+
+  /**
+   * How the program was run, for a report's conditions: the cgroup's memory limit, and for a cold
+   * start what was evicted, what stayed cached (mapped by other processes, so not charged to this
+   * program) and which files it maps now that were not evicted.
+   */
+  describeSetup(): string {
+    const parts = [this.limitBytes === undefined ? 'no memory limit' : `cgroup memory limit ${mib(this.limitBytes)} MiB (the container's limits.memory)`];
+    if (!this.coldStart) {
+      parts.push('not started cold (code another process read earlier is not charged to it)');
+      return parts.join('; ');
+    }
+    const { files, cachedBefore, stillCached } = this.coldStart;
+    parts.push(`started cold: ${files.length} files of code evicted from the page cache first (${size(cachedBefore)} were cached), nothing else`);
+    if (stillCached.length > 0) {
+      const total = stillCached.reduce((sum, c) => sum + c.bytes, 0);
+      const largest = [...stillCached].sort((a, b) => b.bytes - a.bytes).slice(0, 5);
+      const list = largest.map((c) => `${path.basename(c.file)} ${size(c.bytes)}${c.mappedBy.length ? ` (mapped by ${c.mappedBy.slice(0, 3).join(', ')}${c.mappedBy.length > 3 ? ` and ${c.mappedBy.length - 3} more` : ''})` : ''}`);
+      const rest = stillCached.length > largest.length ? ` and ${stillCached.length - largest.length} smaller files` : '';
+      parts.push(`could not be evicted because other processes map them, so not charged to it: ${size(total)} in ${stillCached.length} files, largest ${list.join(', ')}${rest}`);
+    }
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const evicted = new Set(files);
+      const missed = this.mappedFiles().filter((f) => !evicted.has(f));
+      const names = missed.slice(0, 8).map((f) => path.basename(f));
+      if (missed.length > 0) parts.push(`mapped now but not evicted before the start: ${names.join(', ')}${missed.length > names.length ? ` and ${missed.length - names.length} more` : ''}`);
+    }
+    return parts.join('; ');
   }
 
   private cgroupPids(): number[] {
@@ -290,17 +435,18 @@ export interface FootprintMeasurement {
   /** What "idle" and "load" meant for this run. */
   readonly conditions: { readonly idle: string; readonly load: string };
   readonly method: MeterMethod;
+  /** The memory limit of the program's cgroup (the container's limits.memory), when it ran under one. */
+  readonly limitBytes?: number;
   readonly idle: MemorySample;
   readonly load: MemorySample;
 }
-
-const mib = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
 
 /** A one-line human summary of a measurement, printed by the tests. */
 export function describeMeasurement(m: FootprintMeasurement): string {
   const f = (s: MemorySample) =>
     `working set ${mib(s.workingSet)} MiB, anon ${mib(s.anon)} MiB, RSS ${mib(s.rss)} MiB${s.mappedFile === undefined ? '' : `, mapped files ${mib(s.mappedFile)} MiB`}`;
-  return `${m.component}/${m.container} (${m.program}, ${m.method}): idle ${f(m.idle)}; load peak ${f(m.load)}`;
+  const limit = m.limitBytes === undefined ? '' : `, limit ${mib(m.limitBytes)} MiB`;
+  return `${m.component}/${m.container} (${m.program}, ${m.method}${limit}): idle ${f(m.idle)}; load peak ${f(m.load)}`;
 }
 
 /**
@@ -318,8 +464,10 @@ export function recordFootprint(m: FootprintMeasurement): void {
     rssMiB: mib(s.rss),
     ...(s.mappedFile === undefined ? {} : { mappedFileMiB: mib(s.mappedFile) }),
   });
+  const { limitBytes, ...rest } = m;
   const row = {
-    ...m,
+    ...rest,
+    ...(limitBytes === undefined ? {} : { limitMiB: mib(limitBytes) }),
     idle: inMiB(m.idle),
     load: inMiB(m.load),
     date: new Date().toISOString().slice(0, 10),

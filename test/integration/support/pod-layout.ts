@@ -2,8 +2,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { memoryBytes } from '../../../lib/config/quantity';
-import { DistObject, distConfigMapData, distObject, podSpec } from './dist';
+import { DistObject, containerMemoryLimitBytes, distConfigMapData, distObject, podSpec } from './dist';
 
 /**
  * A container of dist/ laid out on this machine: each volume mount becomes a local directory
@@ -88,9 +87,7 @@ export function layOutContainer(kind: string, namespace: string, name: string, c
   const ordered = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const rewritePaths = (text: string) =>
     ordered.reduce((t, containerPath) => t.replace(new RegExp(`${escapeRegex(containerPath)}(?=$|[/"'\\s,:;)])`, 'gm'), mounts[containerPath]), text);
-  const limit = container.resources?.limits?.memory;
-  const memoryLimitBytes = typeof limit === 'string' ? memoryBytes(limit) : undefined;
-  if (memoryLimitBytes === undefined) throw new Error(`${name}/${containerName}: dist/ has no parsable memory limit (${limit})`);
+  const memoryLimitBytes = containerMemoryLimitBytes(container);
   return {
     workload,
     container,

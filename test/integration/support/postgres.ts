@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MeteredProcess } from './footprint';
+import { MeteredOptions, MeteredProcess } from './footprint';
 import { freePort } from './load';
 import { ROOT } from './tools';
 
@@ -81,11 +81,13 @@ export class PostgresServer {
     return this.process?.log.slice(-4000) ?? '';
   }
 
-  async start(): Promise<void> {
+  /** Starts the server; `meter` sets the memory limit and cold start of its cgroup, as for its pod. */
+  async start(meter: Pick<MeteredOptions, 'limitBytes' | 'coldStart'> = {}): Promise<void> {
     const placement = ['-c', 'listen_addresses=127.0.0.1', '-c', `port=${this.port}`, '-c', `unix_socket_directories=${this.dir}/run`];
     this.process = new MeteredProcess(path.join(this.binDir, 'postgres'), ['-D', `${this.dir}/data`, ...placement, ...this.args], {
       name: this.name,
       ...systemUser('postgres'),
+      ...meter,
     });
     const deadline = Date.now() + 120000;
     while (Date.now() < deadline) {
