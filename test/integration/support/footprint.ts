@@ -233,6 +233,7 @@ export class MeteredProcess {
   readonly limitBytes?: number;
   /** What was evicted before the start, when `coldStart` was given. */
   readonly coldStart?: ColdStart;
+  private readonly startedAt = Date.now();
 
   constructor(command: string, args: readonly string[], options: SpawnOptions & MeteredOptions) {
     const layout = findCgroup();
@@ -328,7 +329,7 @@ export class MeteredProcess {
       return parts.join('; ');
     }
     const { files, cachedBefore, stillCached } = this.coldStart;
-    parts.push(`started cold: ${files.length} files of code evicted from the page cache first (${size(cachedBefore)} were cached), nothing else`);
+    parts.push(`started cold: ${files.length} file${files.length === 1 ? '' : 's'} of code evicted from the page cache first (${size(cachedBefore)} were cached), nothing else`);
     if (stillCached.length > 0) {
       const total = stillCached.reduce((sum, c) => sum + c.bytes, 0);
       const largest = [...stillCached].sort((a, b) => b.bytes - a.bytes).slice(0, 5);
@@ -338,7 +339,8 @@ export class MeteredProcess {
     }
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const evicted = new Set(files);
-      const missed = this.mappedFiles().filter((f) => !evicted.has(f));
+      // Files the program wrote since it started (its own data, mapped back) were never cached before it.
+      const missed = this.mappedFiles().filter((f) => !evicted.has(f) && fs.statSync(f).mtimeMs < this.startedAt);
       const names = missed.slice(0, 8).map((f) => path.basename(f));
       if (missed.length > 0) parts.push(`mapped now but not evicted before the start: ${names.join(', ')}${missed.length > names.length ? ` and ${missed.length - names.length} more` : ''}`);
     }
