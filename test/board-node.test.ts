@@ -24,7 +24,7 @@ describe('boardNode', () => {
 
   test('capacity is MemTotal; allocatable is what the kubelet computes from the generated reservations', () => {
     expect(Number(node.capacity.memory)).toBe(1950 * Mi);
-    // The kubelet file states its own sum: "allocatable = ... = 948Mi" for the default stack.
+    // The kubelet file states its own sum: "allocatable = ... = <N>Mi" for the default stack.
     const stated = /allocatable = .* = (\d+)Mi/.exec(kubeletConfigFile(config, budget.node))![1];
     expect(Number(node.allocatable.memory)).toBe(Number(stated) * Mi);
     expect(Number(node.allocatable.memory)).toBe(budget.node.allocatable);
@@ -32,12 +32,15 @@ describe('boardNode', () => {
   });
 
   test("k3s's own pods: its add-ons at system priorities, and Traefik at its component size and tier", () => {
-    expect(node.k3sPods.map((p) => [p.namespace, p.name, p.memoryRequest / Mi, p.priorityClassName])).toEqual([
+    const withMetrics = nodeOf({ node: { metricsServer: true } }).node;
+    expect(withMetrics.k3sPods.map((p) => [p.namespace, p.name, p.memoryRequest / Mi, p.priorityClassName])).toEqual([
       ['kube-system', 'coredns', 70, 'system-cluster-critical'],
       ['kube-system', 'metrics-server', 70, 'system-node-critical'],
       ['kube-system', 'svclb-traefik', 0, 'system-node-critical'],
       ['kube-system', 'traefik', 56, COMPONENTS.traefik.priority],
     ]);
+    // the 2 GB profile runs no metrics-server
+    expect(node.k3sPods.map((p) => p.name)).toEqual(['coredns', 'svclb-traefik', 'traefik']);
     const lean = nodeOf({ ingress: { mode: 'nginx-proxy-manager' }, node: { metricsServer: false } }).node;
     expect(lean.k3sPods.map((p) => p.name)).toEqual(['coredns', 'svclb-nginx-proxy-manager']);
   });

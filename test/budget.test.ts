@@ -57,7 +57,8 @@ describe('podUsages', () => {
 });
 
 describe('computeBudget', () => {
-  const config = resolveConfig();
+  // metrics-server on, as the full profile runs it; the 2 GB profile's choice is tested below
+  const config = resolveConfig({ node: { metricsServer: true } });
 
   test('allocatable is MemTotal minus eviction threshold, OS, k3s, containerd and one shim per pod', () => {
     const report = computeBudget(config, []);
@@ -79,6 +80,8 @@ describe('computeBudget', () => {
 
   test('without metrics-server its request and pod are not counted', () => {
     const off = computeBudget(resolveConfig({ node: { metricsServer: false } }), []);
+    expect(resolveConfig().node.metricsServer).toBe(false);
+    expect(resolveConfig({ profile: 'full' }).node.metricsServer).toBe(true);
     const on = computeBudget(config, []);
     expect(off.node.addons.map((a) => a.name)).toEqual(['coredns', 'svclb-traefik']);
     expect(off.available - on.available).toBe((70 + 8) * Mi);

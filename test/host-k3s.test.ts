@@ -40,7 +40,7 @@ describe('kubelet configuration', () => {
 
 describe('k3s drop-in', () => {
   test('pins the node name and address ranges the manifests assume, and hands the kubelet its file', () => {
-    const config = resolveConfig({ storage: { nodeName: 'lepotato' }, network: { podCidr: '10.52.0.0/16', serviceCidr: '10.53.0.0/16' } });
+    const config = resolveConfig({ storage: { nodeName: 'lepotato' }, network: { podCidr: '10.52.0.0/16', serviceCidr: '10.53.0.0/16' }, node: { metricsServer: true } });
     expect(stripComments(k3sConfigFile(config))).toEqual({
       'node-name': 'lepotato',
       'cluster-cidr': '10.52.0.0/16',
@@ -51,7 +51,8 @@ describe('k3s drop-in', () => {
   });
 
   test('turns off what the stack does not use: local-path always, Traefik in nginx-proxy-manager mode, metrics-server on request', () => {
-    expect(disabledAddons(resolveConfig())).toEqual(['local-storage']);
+    expect(disabledAddons(resolveConfig({ profile: 'full' }))).toEqual(['local-storage']);
+    expect(disabledAddons(resolveConfig())).toEqual(['local-storage', 'metrics-server']);
     expect(disabledAddons(resolveConfig({ ingress: { mode: 'nginx-proxy-manager' }, node: { metricsServer: false } }))).toEqual(['local-storage', 'traefik', 'metrics-server']);
   });
 

@@ -1,6 +1,6 @@
 import { INGRESS_COMPONENTS } from './components';
 import { DEFAULT_CONFIG } from './defaults';
-import { PROFILES, PROFILE_NAMES, ProfileName } from './profiles';
+import { PROFILES, PROFILE_NAMES, ProfileName, ProfileSpec } from './profiles';
 import type { PotatoStackConfig, PotatoStackOverrides } from './types';
 import { ConfigError, describe, validateConfig } from './validate';
 
@@ -69,14 +69,16 @@ export function resolveConfig(overrides: PotatoStackOverrides = {}): PotatoStack
   return merged;
 }
 
-/** The profile's left-out components are off unless the operator set their flag explicitly. */
+/** The profile's left-out components are off, and its metrics-server choice holds, unless the operator set them explicitly. */
 function applyProfile(overrides: PotatoStackOverrides, profile: ProfileName): PotatoStackOverrides {
+  const spec: ProfileSpec = PROFILES[profile];
   const components: Record<string, unknown> = { ...(overrides.components ?? {}) };
-  for (const component of PROFILES[profile].leavesOut) {
+  for (const component of spec.leavesOut) {
     const current = (components[component] ?? {}) as Record<string, unknown>;
     if (current.enabled === undefined) components[component] = { ...current, enabled: false };
   }
-  return { ...overrides, components } as PotatoStackOverrides;
+  const node = { metricsServer: spec.metricsServer, ...(overrides.node ?? {}) };
+  return { ...overrides, components, node } as PotatoStackOverrides;
 }
 
 /** The ingress components follow `ingress.mode` unless the operator set their flag explicitly. */

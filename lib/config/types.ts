@@ -132,7 +132,7 @@ export interface NodeModel {
   /**
    * Whether k3s runs its metrics-server (`kubectl top`, Dozzle's and the CLI's memory figures).
    * Its manifest requests 70Mi while it uses about 9Mi; off, k3s starts with `--disable=metrics-server`.
-   * @default true
+   * @default the profile's: false in `board-2gb`, true in `full`
    */
   readonly metricsServer: boolean;
   /** Compressed swap. */
