@@ -266,6 +266,21 @@ export function computeBudget(config: PotatoStackConfig, manifests: readonly Man
   };
 }
 
+/**
+ * The smallest MemTotal (bytes, whole MiB) at which both checks pass, everything else in the node
+ * model unchanged: the reservations, the add-ons and zram's gain (a share of the pods' requests)
+ * do not depend on MemTotal, so each check needs MemTotal to cover its demand plus those.
+ */
+export function memTotalNeeded(report: BudgetReport): number {
+  const { node } = report;
+  const reserved = node.capacity - node.allocatable;
+  const addonRequests = node.allocatable - node.forWorkloads;
+  const forScheduler = report.peakRequests + addonRequests + reserved;
+  const forPeaks = report.peakDemand - node.zram.gain + reserved;
+  const mib = 1024 * 1024;
+  return Math.ceil(Math.max(forScheduler, forPeaks) / mib) * mib;
+}
+
 /** Markdown table of every pod, largest request first, then the totals. */
 export function budgetTable(report: BudgetReport, top?: number): string {
   const rows = [...report.pods].sort((a, b) => b.memoryRequest - a.memoryRequest || a.workload.localeCompare(b.workload));

@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { budgetSummary, budgetTable, componentTable, computeBudget } from './budget';
+import { budgetSummary, budgetTable, componentTable, computeBudget, memTotalNeeded } from './budget';
 import {
   BACKUP_CRONJOBS,
   COMPONENT_NAMES,
   EXTERNAL_IMAGE_EVIDENCE,
+  PROFILES,
+  PROFILE_NAMES,
   IMAGE_EVIDENCE,
   type ImageEvidence,
   ZONES,
@@ -14,8 +16,10 @@ import {
   evidenceOf,
   evidenceSummary,
   peakMi,
+  resolveConfig,
   steadyMi,
 } from './config';
+import { toMi } from './config/quantity';
 import { RestoreRequest, renderRunbook, restorableApps, restoreRunbook } from './apps/backup/restore';
 import { seedMapTable } from './seed-map';
 import { buildApp, manifestsOf } from './stack';
@@ -26,6 +30,7 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
   const budget = computeBudget(config, manifests);
   return {
     sizing: sizingTable(config),
+    profiles: profilesTable(config),
     budget: `Per component:\n\n${componentTable(budget)}\n\nPer workload:\n\n${budgetTable(budget)}\n\n${budgetSummary(budget, config)}`,
     zones: zonesTable(),
     'seed-map': seedMapTable(),
@@ -34,6 +39,30 @@ export function generatedSections(config: PotatoStackConfig): Record<string, str
     images: imageEvidenceTables(),
     ...backupDocSections(config),
   };
+}
+
+/**
+ * What each profile runs and the MemTotal it needs, on this configuration's node model. The
+ * profiles are taken as shipped (no component switches of the operator's), metrics-server as each
+ * profile sets it.
+ */
+export function profilesTable(config: PotatoStackConfig): string {
+  const { metricsServer: _profileDecides, ...node } = config.node;
+  const lines = [
+    `| profile | leaves out | requests: steady / with the largest job | MemTotal it needs | on this board (MemTotal ${config.node.memTotal}) |`,
+    '|---|---|---:|---:|---|',
+  ];
+  for (const name of PROFILE_NAMES) {
+    const profileConfig = resolveConfig({ profile: name, node });
+    const report = computeBudget(profileConfig, manifestsOf(buildApp(profileConfig, '/nonexistent-outdir')));
+    const needed = toMi(memTotalNeeded(report));
+    const leavesOut = PROFILES[name].leavesOut;
+    const verdict = report.problems.length === 0 ? `fits, ${toMi(report.node.capacity) - needed}Mi to spare` : `does not fit: ${needed - toMi(report.node.capacity)}Mi short`;
+    lines.push(
+      `| \`${name}\` | ${leavesOut.length ? leavesOut.join(', ') : 'nothing'}${PROFILES[name].metricsServer ? '' : '; metrics-server'} | ${toMi(report.steadyRequests)}Mi / ${toMi(report.peakRequests)}Mi | ${needed}Mi | ${verdict} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** Every container's size against its evidence row: what the sizing rule made of which figures. */
@@ -68,7 +97,8 @@ export function imageEvidenceTables(
 
 /** Which file (relative to the repository root) holds which generated sections. */
 export const GENERATED_FILES: Readonly<Record<string, readonly string[]>> = {
-  'docs/budget.md': ['budget', 'sizing'],
+  'README.md': ['profiles'],
+  'docs/budget.md': ['profiles', 'budget', 'sizing'],
   'docs/architecture.md': ['zones', 'connectivity', 'seed-map', 'images'],
   'docs/secrets.md': ['secrets'],
   'docs/backups.md': ['backup-jobs', 'restore-apps', 'restore-runbook'],

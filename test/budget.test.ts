@@ -1,4 +1,4 @@
-import { BudgetError, budgetTable, componentTable, computeBudget, podUsages } from '../lib/budget';
+import { BudgetError, budgetTable, componentTable, computeBudget, memTotalNeeded, podUsages } from '../lib/budget';
 import { buildApp, manifestsOf } from '../lib/stack';
 import { resolveConfig } from '../lib/config';
 import { synthesize } from '../lib/stack';
@@ -172,4 +172,24 @@ test('every synthesized pod of the full stack is sized under a component, and th
   const mi = (q: string) => Number(q.replace('Mi', ''));
   const snapshotPod = mi(size('kopia', 'nextcloud-maintenance').requests.memory) + mi(size('kopia', 'kopia-snapshot').requests.memory);
   expect(rows.find((cells) => cells[1] === 'kopia')).toEqual(['', 'kopia', '1', size('kopia', 'kopia').requests.memory, size('kopia', 'kopia').limits.memory, `${snapshotPod}Mi`, '']);
+});
+
+describe('memTotalNeeded', () => {
+  const reportAt = (profile: 'board-2gb' | 'full', memTotal?: string) => {
+    const config = resolveConfig({ profile, ...(memTotal ? { node: { memTotal } } : {}) });
+    return computeBudget(config, manifestsOf(buildApp(config, '/nonexistent-outdir')));
+  };
+
+  test.each(['board-2gb', 'full'] as const)('%s passes both checks at the MemTotal it needs and fails 1Mi below', (profile) => {
+    const needed = memTotalNeeded(reportAt(profile)) / Mi;
+    expect(reportAt(profile, `${needed}Mi`).problems).toEqual([]);
+    expect(reportAt(profile, `${needed - 1}Mi`).problems.length).toBeGreaterThan(0);
+  });
+
+  test('the default board has room for board-2gb but not for full', () => {
+    const board = reportAt('board-2gb');
+    expect(memTotalNeeded(board)).toBeLessThanOrEqual(board.node.capacity);
+    const full = reportAt('full');
+    expect(memTotalNeeded(full)).toBeGreaterThan(full.node.capacity);
+  });
 });
