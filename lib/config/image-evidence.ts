@@ -48,9 +48,9 @@ export const IMAGE_EVIDENCE: Readonly<Record<ImageName, ImageEvidence>> = {
   },
   gitea: {
     image: DEFAULT_IMAGES.gitea,
-    arm64: 'unconfirmed',
-    source: 'go-gitea/gitea f1ed239: .github/workflows/release-tag-version.yml (a stored version of the file; the one at tag v1.24.6 is not stored)',
-    shows: 'v1.* tags push gitea/gitea:{{version}} with suffix -rootless (Dockerfile.rootless) for linux/amd64, linux/arm64, in that version of the workflow',
+    arm64: 'yes',
+    source: 'go-gitea/gitea tag v1.24.6, as the Go module code.gitea.io/gitea@v1.24.6: .github/workflows/release-tag-version.yml lines 4-8, 119-163',
+    shows: 'v1.* tags run the docker-rootless job: gitea/gitea with suffix -rootless, tagged with the version, Dockerfile.rootless built and pushed for linux/amd64, linux/arm64, linux/riscv64',
   },
   postgres: {
     image: DEFAULT_IMAGES.postgres,
@@ -91,8 +91,9 @@ export const IMAGE_EVIDENCE: Readonly<Record<ImageName, ImageEvidence>> = {
   portainer: {
     image: DEFAULT_IMAGES.portainer,
     arm64: 'unconfirmed',
-    source: 'portainer/k8s PR #188 (version bump to 2.33.1); the portainer repository as stored is older (2.23.0) and its release build is not public',
-    shows: 'that 2.33.1 was released; no source shows its platforms',
+    source:
+      'portainer/k8s PR #188 (version bump to 2.33.1); portainer/portainer as stored ends at tag 2.23.0 (369598bc9): Makefile line 33, build/docker-extension/Makefile line 20',
+    shows: 'that 2.33.1 was released; the public repository only builds portainer-ce for the local machine (the release pipeline is not public), so no source shows its platforms',
   },
   'uptime-kuma': {
     image: DEFAULT_IMAGES['uptime-kuma'],
@@ -127,8 +128,9 @@ export const IMAGE_EVIDENCE: Readonly<Record<ImageName, ImageEvidence>> = {
   grafana: {
     image: DEFAULT_IMAGES.grafana,
     arm64: 'unconfirmed',
-    source: 'grafana/grafana .github/workflows/release-build.yml (stored at 0030f686, newer than v12.1.1)',
-    shows: 'a build-docker-linux-arm64 job, in a later version of the release workflow',
+    source:
+      'grafana/grafana .github/workflows/release-build.yml (stored at 0030f686, newer than v12.1.1); pkg/build/daggerbuild/scripts/drone_build_tag_grafana.sh line 25 (stored at 1ac24dd3); neither is pinned to v12.1.1, which the Go proxy does not serve',
+    shows: 'tag builds make a linux/arm64 image (a build-docker-linux-arm64 job; docker:grafana:linux/arm64 into dist/), but no stored file shows the push of grafana/grafana:12.1.1',
   },
   loki: {
     image: DEFAULT_IMAGES.loki,
@@ -184,10 +186,10 @@ export const EXTERNAL_IMAGE_EVIDENCE: Readonly<Record<string, ExternalImageEvide
   'source-controller': {
     image: 'ghcr.io/fluxcd/source-controller:v1.9.4',
     installedBy: `flux install --version=${FLUX_VERSION} (gitops.flux)`,
-    arm64: 'unconfirmed',
+    arm64: 'yes',
     source:
-      'fluxcd/flux2 tag v2.9.4 (889be9d): manifests/bases/source-controller/kustomization.yaml, pkg/manifestgen/install/options.go; fluxcd/source-controller .goreleaser.yaml at v1.9.1 (092bcff) and at 39b711b (the v1.9.4 tag is not stored)',
-    shows: 'Flux v2.9.4 installs the v1.9.4 release from registry ghcr.io/fluxcd; the release notes template names linux/amd64, linux/arm64 and linux/arm/v7 before and after, not at v1.9.4 itself',
+      'fluxcd/flux2 tag v2.9.4 (889be9d): manifests/bases/source-controller/kustomization.yaml; fluxcd/source-controller tag v1.9.4, as the Go module github.com/fluxcd/source-controller@v1.9.4: .goreleaser.yaml lines 17-20, .github/workflows/release.yaml line 18 (fluxcd/gha-workflows controller-release.yaml@v0.11.0, read at v0.4.0 and on main: the same platforms line)',
+    shows: 'Flux v2.9.4 installs the v1.9.4 release; its release notes name linux/amd64, linux/arm64 and linux/arm/v7, and the shared release workflow builds linux/amd64,linux/arm/v7,linux/arm64',
   },
   'kustomize-controller': {
     image: 'ghcr.io/fluxcd/kustomize-controller:v1.9.4',
