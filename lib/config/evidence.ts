@@ -162,11 +162,12 @@ export const EVIDENCE: Readonly<Record<string, Evidence>> = {
   gitea: {
     kind: 'measured',
     program: 'Gitea 1.24.6 (Go module with the rootless tags, amd64)',
-    configuration: 'GITEA__ environment and GOMEMLIMIT from dist/, on PostgreSQL 17, under its 240Mi limit, code evicted first',
-    conditions: 'idle after migrations; load: 60 API calls at concurrency 4, clone, push of 50 files, clone again (git subprocesses in the cgroup)',
+    configuration: 'GITEA__ environment and GOMEMLIMIT from dist/, on PostgreSQL 17, under a 224Mi limit, code evicted first',
+    conditions:
+      'idle after migrations; load: 3 rounds of 60 API calls at concurrency 4, clone, push of 50 files, clone again (git subprocesses in the cgroup); single rounds peaked 10-15 % apart from run to run',
     date: '2026-11-30',
-    idleMi: 89.5,
-    peakMi: 167.9,
+    idleMi: 87.3,
+    peakMi: 198.8,
     report: 'reports/footprint/gitea-gitea.json',
   },
   // Shared buffers fill with use and stay (shared memory counts in the cgroup): steady is the end of the load.
