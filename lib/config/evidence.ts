@@ -86,6 +86,8 @@ const published = (
 /**
  * Working sets (MiB) the restore drill measured, per step (reports/footprint/kopia-<step>.json):
  * amd64, each step in a cgroup at its memory limit, its program's code evicted from the page cache first.
+ * A step the drill runs more than once (the restores) is recorded at its largest run, and a re-run
+ * that came in lower leaves the recorded figure in place: sizes follow the largest run measured.
  */
 const DRILL_DUMP_MARIADB = 9.4;
 const DRILL_DUMP_POSTGRES = 4.2;
@@ -95,8 +97,8 @@ const DRILL_RESTORE_MARIADB_CODE_AND_DATA = 4.6;
 const DRILL_RESTORE_POSTGRES = 2.3;
 const DRILL_KOPIA_COPY = 107.2;
 const DRILL_KOPIA_VERIFY = 72.2;
-const DRILL_KOPIA_MAINTENANCE = 105.1;
-const DRILL_RESTORE_FILES = 113.5;
+const DRILL_KOPIA_MAINTENANCE = 105.5;
+const DRILL_RESTORE_FILES = 142;
 const DRILL_DATE = '2026-11-30';
 
 /**
