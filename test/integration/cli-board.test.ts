@@ -24,7 +24,8 @@ const envFile = path.join(work, 'secrets.env');
 let board: SimulatedBoard;
 
 const cli = (...args: string[]): Promise<CliRun> => runCli(args, { KUBECONFIG: board.plane.kubeconfig });
-const fails = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('FAIL'));
+/** The unhealthy components and the problems status names for them. */
+const fails = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('FAIL') || /^ +problem: /.test(l));
 
 beforeAll(async () => {
   fs.writeFileSync(envFile, 'WIREGUARD_PRIVATE_KEY=test-key\nWIREGUARD_ADDRESSES=10.14.0.2/16\n');
@@ -46,7 +47,13 @@ test('secrets, then apply waits for the real rollouts, and status finds the stac
   expect(apply.stdout).toMatch(/^every workload rolled out$/m);
   await startTraefik(board.kube, node);
 
-  const status = await cli('status');
+  // status reports the moment it reads: a state the controllers have not caught up with yet (seen
+  // once in a while on a loaded machine) gets a bounded time to settle, and is printed.
+  let status = await cli('status');
+  for (const deadline = Date.now() + 60000; fails(status.stdout).length > 0 && Date.now() < deadline; status = await cli('status')) {
+    console.log(`status not healthy yet, reading it again in 3 s:\n${status.stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  }
   expect(fails(status.stdout)).toEqual([]);
   expect(status.stdout).toMatch(/^ {5}apps\/nextcloud: 1\/1 ready, restarts 0, claims nextcloud-data Bound$/m);
   expect(status.stdout).toMatch(/^ok {3}backup: no backup yet/m);
