@@ -36,6 +36,18 @@ export function podMetadataOf(o: Manifest): any {
 /** Every component on: the tests of a component's objects use this, whatever the default profile leaves out. */
 export const FULL_PROFILE: PotatoStackOverrides = { profile: 'full' };
 
+/** Every alert receiver on, with made-up addresses: the Alertmanager tests and the CLI's stack variants. */
+export const ALL_ALERT_RECEIVERS: PotatoStackOverrides = {
+  monitoring: {
+    alerts: {
+      email: { enabled: true, smtpHost: 'smtp.example.org', smtpPort: 465, from: 'potato@example.org', to: 'me@example.org', username: 'potato' },
+      telegram: { enabled: true, chatId: -1001234567890 },
+      slack: { enabled: true, channel: '#alerts' },
+      discord: { enabled: true },
+    },
+  },
+};
+
 export function fullConfig(overrides: PotatoStackOverrides = {}) {
   return resolveConfig({ ...FULL_PROFILE, ...overrides });
 }

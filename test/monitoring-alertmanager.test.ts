@@ -3,18 +3,9 @@ import { ALERT_RECEIVER_SECRET, ConfigError, PotatoStackOverrides } from '../lib
 import { NON_PUBLIC_IPV4 } from '../lib/config/cidr';
 import { RECEIVER_SECRET_DIR } from '../lib/apps/monitoring/alertmanager';
 import { alertRuleGroups } from '../lib/apps/monitoring/rules';
-import { Manifest, find, podSpecOf, fullConfig, synthFull } from './helpers';
+import { ALL_ALERT_RECEIVERS, Manifest, find, podSpecOf, fullConfig, synthFull } from './helpers';
 
-const ALL: PotatoStackOverrides = {
-  monitoring: {
-    alerts: {
-      email: { enabled: true, smtpHost: 'smtp.example.org', smtpPort: 465, from: 'potato@example.org', to: 'me@example.org', username: 'potato' },
-      telegram: { enabled: true, chatId: -1001234567890 },
-      slack: { enabled: true, channel: '#alerts' },
-      discord: { enabled: true },
-    },
-  },
-};
+const ALL = ALL_ALERT_RECEIVERS;
 
 const amConfig = (objects: Manifest[]) => parse(find(objects, 'ConfigMap', 'alertmanager-config', 'monitoring').data['alertmanager.yml']);
 const amPod = (objects: Manifest[]) => podSpecOf(find(objects, 'Deployment', 'alertmanager', 'monitoring'));

@@ -1,4 +1,5 @@
 import type { PotatoStackOverrides } from '../../lib/config';
+import { ALL_ALERT_RECEIVERS } from '../helpers';
 
 /** Configs that together synthesize every kind of object and every Secret reference the stack has. */
 export const STACK_VARIANTS: ReadonlyArray<[string, PotatoStackOverrides]> = [
@@ -8,17 +9,6 @@ export const STACK_VARIANTS: ReadonlyArray<[string, PotatoStackOverrides]> = [
   ['full profile, optional monitoring on', { profile: 'full', components: { netdata: { enabled: true }, thanos: { enabled: true } } }],
   [
     'full profile, every alert receiver, OpenVPN',
-    {
-      profile: 'full',
-      vpn: { type: 'openvpn' },
-      monitoring: {
-        alerts: {
-          email: { enabled: true, smtpHost: 'smtp.example.org', smtpPort: 465, from: 'potato@example.org', to: 'me@example.org', username: 'potato' },
-          telegram: { enabled: true, chatId: -1001234567890 },
-          slack: { enabled: true, channel: '#alerts' },
-          discord: { enabled: true },
-        },
-      },
-    },
+    { profile: 'full', vpn: { type: 'openvpn' }, ...ALL_ALERT_RECEIVERS },
   ],
 ];
